@@ -1,0 +1,460 @@
+"""Rule files (safe round-trip YAML) to `Rule` objects, with the position of every field."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ruamel.yaml import YAML, scalarstring
+from ruamel.yaml.comments import CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.reader import ReaderError
+
+from gradcheck import model
+from gradcheck.model import Diagnostic, Expect, Kind, Layout, Position, Rule, SymbolDecl
+
+FIELDS = ("id", "title", "source", "note", "claim", "f", "wrt", "gradient", "jacobian",
+          "hessian", "differential", "symbols", "assume", "layout", "expect", "tags")
+_KINDS = tuple(kind.value for kind in Kind)
+# The spec says [a-z0-9][a-z0-9._-]*, but its acceptance file has ids like `trace-AXB`.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DIM = r"\s*([A-Za-z_][A-Za-z0-9_]*|\d+)\s*"
+_DECL = re.compile(rf"\s*(?:(scalar)|(vector)\s*\({_DIM}\)|(matrix)\s*\({_DIM},{_DIM}\))\s*")
+# In a flow mapping `{A: matrix(m, n)}` YAML splits at the comma; a stand-in of the same width
+# keeps every column right while the file is parsed, and is turned back into ',' on reading.
+_COMMA = "\ue000"
+_MATRIX = re.compile(r"\bmatrix\s*\([^()\n]*\)")
+_QUOTES = (scalarstring.SingleQuotedScalarString, scalarstring.DoubleQuotedScalarString)
+_BLOCKS = (scalarstring.LiteralScalarString, scalarstring.FoldedScalarString)
+_ALIASES = {"assumptions": "assume", "assumes": "assume", "shape": "symbols", "shapes": "symbols",
+            "comment": "note", "description": "note", "reference": "source", "name": "title"}
+_KINDS_HINT = "one of gradient|jacobian|hessian|differential"
+_FORM_HINT = f'write `claim: "∇_x f = g"`, or `f`, `wrt` and {_KINDS_HINT}'
+_DECL_HINT = "write scalar, vector(n) or matrix(m, n); a dimension is a name or a positive integer"
+_QUOTE_HINT = "quote claims containing ':' or '#' or backslashes with single quotes"
+_TOP_HINT = "start the file with `rules:` followed by a list of rules (`- id: ...`)"
+_E = TypeVar("_E", Layout, Expect)
+_Positions = tuple[tuple[str, Position], ...]
+
+
+def load_file(path: Path | str) -> tuple[list[Rule], list[Diagnostic]]:
+    """Read one rule file: the readable rules, and a diagnostic for everything else."""
+    return load_paths([path])
+
+
+def load_paths(paths: Sequence[Path | str]) -> tuple[list[Rule], list[Diagnostic]]:
+    """Read files and folders (every *.yaml / *.yml below, sorted); ids must be unique."""
+    files, diagnostics = _expand(paths)
+    rules: list[Rule] = []
+    for file in files:
+        found, problems = _load_one(file)
+        rules += found
+        diagnostics += problems
+    return _unique(rules, diagnostics)
+
+
+def bundled_catalog() -> Path:
+    """The folder of the bundled catalog: `rules/` of a checkout, else the installed copy."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "rules"
+    if (checkout / "seed.yaml").is_file():
+        return checkout
+    return here / "rules"  # pyproject maps package `gradcheck.rules` to the top-level rules/
+
+
+def select(rules: Sequence[Rule], *, keyword: str | None = None,
+           tags: Sequence[str] = ()) -> list[Rule]:
+    """Rules whose id, title or a tag contains `keyword` (any case) and that carry one of `tags`."""
+    word = keyword.casefold() if keyword else None
+    wanted = {tag.casefold() for tag in tags}
+
+    def keep(rule: Rule) -> bool:
+        texts = (rule.id, rule.title or "", *rule.tags)
+        if word is not None and not any(word in text.casefold() for text in texts):
+            return False
+        return not wanted or any(tag.casefold() in wanted for tag in rule.tags)
+
+    return [rule for rule in rules if keep(rule)]
+
+
+def rule_from_claim(claim: str, *, assume: Mapping[str, Sequence[str]] | None = None,
+                    layout: str = "denominator", symbols: Mapping[str, str] | None = None,
+                    rule_id: str = "claim") -> tuple[Rule | None, list[Diagnostic]]:
+    """A rule for a claim typed on the command line, validated like a rule in a file."""
+    node: dict[str, Any] = {"id": rule_id, "claim": claim, "layout": layout}
+    if symbols:
+        node["symbols"] = dict(symbols)
+    if assume:
+        node["assume"] = {k: v if isinstance(v, str) else list(v) for k, v in assume.items()}
+    ctx = _Ctx("<claim>", Position("<claim>", 1, 1))
+    return _parse_rule(node, ctx), ctx.diags
+
+
+class _Ctx:
+    """Where the fields of one rule are, and the problems found in it so far."""
+
+    def __init__(self, file: str, base: Position, lines: Sequence[str] = ()) -> None:
+        self.file, self.base, self.lines = file, base, lines
+        self.rule_id: str | None = None
+        self.diags: list[Diagnostic] = []
+
+    def at(self, node: Any, key: Any, *, of_key: bool = False) -> Position:
+        """Where the value (or the key) of `key` starts; the rule's position if unknown."""
+        try:
+            line, col = node.lc.key(key) if of_key else node.lc.value(key)
+        except (AttributeError, KeyError, IndexError, TypeError):  # plain dicts, merge keys
+            return self.base
+        if not of_key and isinstance(node.get(key), _BLOCKS):  # `|` or `>`: text starts below
+            for index in range(line + 1, len(self.lines)):
+                if text := self.lines[index].strip():
+                    return Position(self.file, index + 1, self.lines[index].index(text) + 1)
+        return Position(self.file, line + 1, col + 1)
+
+    def error(self, position: Position, message: str, hint: str = "") -> None:
+        """Record a problem of this rule."""
+        self.diags.append(Diagnostic(position, message, hint, self.rule_id))
+
+
+def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
+    """The rule files named by `paths`, each once, and a diagnostic per path that is missing."""
+    files: dict[Path, Path] = {}
+    diagnostics: list[Diagnostic] = []
+    for path in map(Path, paths):
+        found: list[Path] = []
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+            if not found:
+                diagnostics.append(Diagnostic(Position(str(path), 1, 1), "no *.yaml or *.yml "
+                                              "file in this folder", "name a folder of rules"))
+        elif path.exists():
+            found = [path]
+        else:
+            siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+            diagnostics.append(Diagnostic(Position(str(path), 1, 1), "no such file or folder",
+                                          _suggest(path.name, siblings, "check the path")))
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values()), diagnostics
+
+
+def _unique(rules: list[Rule], diags: list[Diagnostic]) -> tuple[list[Rule], list[Diagnostic]]:
+    """Drop each rule whose id was already seen, with a diagnostic naming the first one."""
+    first: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in first:
+            diags.append(Diagnostic(
+                rule.position_of("id"),
+                f"duplicate rule id '{rule.id}' (first at {first[rule.id].position_of('id')})",
+                "ids are unique across a catalog: rename one of the two rules", rule.id))
+        else:
+            first[rule.id] = rule
+    return list(first.values()), diags
+
+
+def _load_one(path: Path) -> tuple[list[Rule], list[Diagnostic]]:
+    """The rules of one file, or a single diagnostic when it is not readable YAML."""
+    start = Position(str(path), 1, 1)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [Diagnostic(start, "the file is not UTF-8 text", "save it as UTF-8")]
+    except OSError as exc:
+        return [], [Diagnostic(start, f"cannot read the file: {exc.strerror}")]
+    yaml = YAML(typ="rt")  # round-trip: plain data only; a tag never builds a Python object
+    yaml.preserve_quotes = True
+    yaml.allow_duplicate_keys = False
+    if _COMMA not in text:
+        text = _MATRIX.sub(lambda m: m.group(0).replace(",", _COMMA), text)
+    try:
+        doc = yaml.load(text)
+    except YAMLError as exc:
+        return [], [_yaml_diagnostic(str(path), text, exc)]
+    return _read_document(doc, _Ctx(str(path), start, text.splitlines()))
+
+
+def _yaml_diagnostic(file: str, text: str, exc: YAMLError) -> Diagnostic:
+    """One diagnostic for a YAML error: where, what, and what to write instead."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
+    problem = _restore(str(getattr(exc, "problem", None) or exc))
+    if isinstance(exc, DuplicateKeyError):
+        return Diagnostic(where, problem, "write each key once per rule")
+    if isinstance(exc, ReaderError):
+        before = text[: exc.position]
+        where = Position(file, before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)
+        return Diagnostic(where, f"invalid YAML: character #x{exc.character:04x} "
+                          f"is not allowed", "remove the control character")
+    if "escape" in problem:
+        hint = "in double quotes a backslash is an escape: write LaTeX claims in single quotes"
+    elif "'\\t'" in problem:
+        hint = "indent with spaces, not tabs"
+    elif "block" in problem:
+        hint = "indent every key of a rule to the same column, with spaces"
+    else:
+        hint = _QUOTE_HINT
+    context = getattr(exc, "context", None)
+    return Diagnostic(where, f"invalid YAML: {problem}" + (f" ({context})" if context else ""),
+                      hint)
+
+
+def _read_document(doc: Any, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
+    """The rules under the top-level `rules:` key, and what is wrong around them."""
+    if not isinstance(doc, Mapping) or _own_tag(doc):
+        what = "empty" if doc is None else f"{_describe(doc)}, not a mapping with the key `rules`"
+        return [], [Diagnostic(ctx.base, f"the file is {what}", _TOP_HINT)]
+    for key in doc:
+        if key != "rules":
+            ctx.error(ctx.at(doc, key, of_key=True), f"unknown top-level key '{key}'", _TOP_HINT)
+    items = doc.get("rules")
+    if not isinstance(items, CommentedSeq) or _own_tag(items):
+        where = ctx.at(doc, "rules") if "rules" in doc else ctx.base
+        ctx.error(where, f"`rules` is {_describe(items)}, not a list of rules", _TOP_HINT)
+        return [], ctx.diags
+    rules: list[Rule] = []
+    for index, item in enumerate(items):
+        line, col = items.lc.item(index)
+        rule_ctx = _Ctx(ctx.file, Position(ctx.file, line + 1, col + 1), ctx.lines)
+        if tag := _own_tag(item):
+            rule_ctx.error(rule_ctx.base, f"YAML tag {tag} is not allowed in a rule file",
+                           "rule files are plain data: remove the tag")
+        elif not isinstance(item, Mapping):
+            rule_ctx.error(rule_ctx.base, f"rule {index + 1} is {_describe(item)}, not a mapping",
+                           "write each rule as `- id: ...` with its other keys below it")
+        elif (rule := _parse_rule(item, rule_ctx)) is not None:
+            rules.append(rule)
+        ctx.diags += sorted(rule_ctx.diags, key=lambda d: (d.position.line, d.position.column))
+    return rules, ctx.diags
+
+
+def _parse_rule(node: Mapping[Any, Any], ctx: _Ctx) -> Rule | None:
+    """A Rule when the mapping is a valid rule; else None, with every problem in ctx."""
+    label = _plain(node.get("id"))
+    ctx.rule_id = _restore(label) if isinstance(label, str) and label else None
+    for key, value in node.items():
+        if tag := _bad_tag(value):
+            ctx.error(ctx.at(node, key), f"YAML tag {tag} is not allowed in a rule file",
+                      "rule files are plain data: remove the tag")
+    if ctx.diags:
+        return None
+    rule_id = _read_id(node, ctx)
+    for key in node:
+        if not (isinstance(key, str) and key in FIELDS):
+            hint = _suggest(_ALIASES.get(str(key).lower(), str(key)), FIELDS,
+                            "allowed: " + ", ".join(FIELDS))
+            ctx.error(ctx.at(node, key, of_key=True), f"unknown key '{key}' in a rule", hint)
+    fields: dict[str, Any] = _read_form(node, ctx)
+    fields.update(symbols=_read_symbols(node, ctx), assume=_read_assume(node, ctx),
+                  title=_text(node, "title", ctx), source=_text(node, "source", ctx),
+                  tags=_read_tags(node, ctx))
+    layout, expect = _choice(node, "layout", Layout, ctx), _choice(node, "expect", Expect, ctx)
+    _text(node, "note", ctx)
+    if ctx.diags or rule_id is None:
+        return None
+    positions, quoted = _where(node, ctx)
+    return Rule(id=rule_id, position=ctx.base, layout=layout or Layout.DENOMINATOR,
+                expect=expect or Expect.HOLDS, positions=positions, quoted=quoted, **fields)
+
+
+def _read_id(node: Mapping[Any, Any], ctx: _Ctx) -> str | None:
+    """The rule's id when present and well formed."""
+    if "id" not in node:
+        ctx.error(ctx.base, "the rule has no `id`", "add `id: a-name` (letters, digits, .-_)")
+        return None
+    text = _text(node, "id", ctx)
+    if text is not None and not _ID.fullmatch(text):
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "rule-1"
+        ctx.error(ctx.at(node, "id"), f"id '{text}' is not a valid id",
+                  f"use letters, digits, '.', '_', '-', e.g. '{slug}'")
+        return None
+    return text
+
+
+def _read_form(node: Mapping[Any, Any], ctx: _Ctx) -> dict[str, Any]:
+    """`claim`, or `f`, `wrt`, `kind` and `rhs`: exactly one of the two forms."""
+    structured = [key for key in ("f", "wrt", *_KINDS) if key in node]
+    kinds = [key for key in _KINDS if key in node]
+    if "claim" in node:
+        if structured:
+            keys = ", ".join(f"`{key}`" for key in structured)
+            ctx.error(ctx.at(node, structured[0]), f"`claim` and {keys} in one rule",
+                      f"keep either the claim, or `f`, `wrt` and {_KINDS_HINT}")
+        return {"claim": _text(node, "claim", ctx)}
+    if not structured:
+        ctx.error(ctx.base, "the rule states nothing: no `claim` and no `f`", _FORM_HINT)
+        return {}
+    for key in ("f", "wrt"):
+        if key not in node:
+            ctx.error(ctx.base, f"`{key}` is missing", _FORM_HINT)
+    if not kinds:
+        ctx.error(ctx.base, "no derivative is stated", f"add {_KINDS_HINT}")
+    for extra in kinds[1:]:
+        ctx.error(ctx.at(node, extra), f"both `{kinds[0]}` and `{extra}` in one rule",
+                  "state one derivative per rule: split it into two rules")
+    rhs = [_text(node, key, ctx, number_ok=True) for key in kinds]
+    return {"f": _text(node, "f", ctx, number_ok=True), "wrt": _text(node, "wrt", ctx),
+            "kind": Kind(kinds[0]) if kinds else None, "rhs": rhs[0] if rhs else None}
+
+
+def _read_symbols(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[SymbolDecl, ...]:
+    """`symbols`: name → scalar | vector(d) | matrix(d1, d2)."""
+    decls: list[SymbolDecl] = []
+    for name, raw, where in _entries(node, "symbols", ctx, "{A: matrix(m, n), x: vector(n)}"):
+        text = _plain(raw)
+        match = _DECL.fullmatch(_restore(text)) if isinstance(text, str) else None
+        kind, *parts = [group for group in match.groups() if group] if match else ["?"]
+        dims = tuple(int(d) if d.isdigit() else d for d in parts)
+        if match is None or 0 in dims:
+            shown = f"'{_restore(text)}'" if isinstance(text, str) else _describe(text)
+            ctx.error(where, f"symbol {name}: {shown} is not a shape", _DECL_HINT)
+        else:
+            decls.append(SymbolDecl(name, kind, dims))
+    return tuple(decls)
+
+
+def _read_assume(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`assume`: name → a list of names from model.ASSUMPTIONS (or a single one)."""
+    known = "known: " + ", ".join(model.ASSUMPTIONS)
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for name, raw, where in _entries(node, "assume", ctx, "{A: [symmetric]}"):
+        names = _strings(raw)
+        if names is None:
+            ctx.error(where, f"assume {name}: {_describe(raw)}, not a list of names",
+                      f"write {name}: [symmetric]; {known}")
+            continue
+        for bad in (a for a in names if a not in model.ASSUMPTIONS):
+            ctx.error(where, f"unknown assumption '{bad}' for {name}",
+                      _suggest(bad.lower(), model.ASSUMPTIONS, known))
+        found.append((name, tuple(dict.fromkeys(names))))
+    return tuple(found)
+
+
+def _entries(node: Mapping[Any, Any], field: str, ctx: _Ctx,
+             example: str) -> list[tuple[str, Any, Position]]:
+    """(name, value, where) under `symbols` or `assume`; a name is one word without spaces."""
+    table = node.get(field)
+    if table is not None and not isinstance(table, Mapping):
+        ctx.error(ctx.at(node, field), f"`{field}` is {_describe(table)}, not a mapping",
+                  f"write {field}: {example}")
+    if not isinstance(table, Mapping):
+        return []
+    entries = []
+    for name, raw in table.items():
+        if isinstance(name, str) and re.fullmatch(r"\S+", name):
+            entries.append((name, raw, ctx.at(table, name)))
+        else:
+            ctx.error(ctx.at(table, name, of_key=True), f"{field}: '{name}' is not a name",
+                      "a name is one word without spaces, e.g. A, x, W1, b_2, λ")
+    return entries
+
+
+def _read_tags(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[str, ...]:
+    """`tags`: a list of strings, or one string."""
+    raw = node.get("tags")
+    names = _strings(raw) if raw is not None else []
+    if names is None or not all(name.strip() for name in names):
+        what = "has an empty tag" if names else f"is {_describe(raw)}, not a list of words"
+        ctx.error(ctx.at(node, "tags"), f"`tags` {what}", "write tags: [quadratic, trace]")
+        return ()
+    return tuple(names)
+
+
+def _choice(node: Mapping[Any, Any], key: str, enum: type[_E], ctx: _Ctx) -> _E | None:
+    """The enum member named by the value of `key` (layout, expect), if given and known."""
+    text = _text(node, key, ctx)
+    names = [member.value for member in enum]
+    if text is None or text in names:
+        return None if text is None else enum(text)
+    ctx.error(ctx.at(node, key), f"`{key}` is '{text}', not {' or '.join(names)}",
+              _suggest(text.lower(), names, "write " + " or ".join(names)))
+    return None
+
+
+def _text(node: Mapping[Any, Any], key: str, ctx: _Ctx, *, number_ok: bool = False) -> str | None:
+    """The string value of `key` (None when absent); another type or an empty text is reported."""
+    if key not in node:
+        return None
+    value = _plain(node[key])
+    if number_ok and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and value.strip():
+        return _restore(value.rstrip("\n"))
+    if isinstance(value, str) or value is None:
+        ctx.error(ctx.at(node, key), f"`{key}` is empty", f"write the {key} after '{key}:'")
+    else:
+        example = value if isinstance(value, int | float) else "..."
+        ctx.error(ctx.at(node, key), f"`{key}` is {_describe(value)}, not a string",
+                  f'quote it: {key}: "{example}"')
+    return None
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A single string as a list, a list of strings as is; None for anything else."""
+    value = _plain(value)
+    if isinstance(value, str):
+        return [_restore(value)]
+    items = [_plain(item) for item in value] if isinstance(value, list | tuple) else None
+    ok = items is not None and all(isinstance(item, str) for item in items)
+    return [_restore(item) for item in items] if ok and items is not None else None
+
+
+def _where(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[_Positions, frozenset[str]]:
+    """Where each value starts (a derivative's also as `rhs`), and which values are quoted."""
+    entries = [(key, node, key) for key in node if key in FIELDS]
+    entries += [("rhs", node, key) for key in _KINDS if key in node]
+    for field in ("symbols", "assume"):
+        if isinstance(table := node.get(field), Mapping):
+            entries += [(f"{field}.{name}", table, name) for name in table]
+    positions = tuple((label, ctx.at(owner, key)) for label, owner, key in entries)
+    quoted = frozenset(label for label, owner, key in entries if isinstance(owner[key], _QUOTES))
+    return positions, quoted
+
+
+def _own_tag(value: Any) -> str | None:
+    """The explicit YAML tag of this node (`!!python/...`, `!custom`), unless it is `!!str`."""
+    tag = getattr(getattr(value, "tag", None), "value", None)
+    if not tag or tag == "tag:yaml.org,2002:str":
+        return None
+    return str(tag).replace("tag:yaml.org,2002:", "!!")
+
+
+def _bad_tag(value: Any) -> str | None:
+    """The first explicit YAML tag in this value or anything inside it."""
+    if tag := _own_tag(value):
+        return tag
+    children = list(value.values()) if isinstance(value, Mapping) else value
+    if not isinstance(children, list):
+        return None
+    return next((tag for tag in map(_bad_tag, children) if tag), None)
+
+
+def _plain(value: Any) -> Any:
+    """A `!!str`-tagged scalar as its text; anything else as is."""
+    return value.value if isinstance(value, TaggedScalar) and not _own_tag(value) else value
+
+
+def _restore(text: str) -> str:
+    """Undo the comma stand-in used while parsing."""
+    return text.replace(_COMMA, ",")
+
+
+def _describe(value: Any) -> str:
+    """`a number (3)`, `a list`, `tagged !!python/...` ... for messages."""
+    if tag := _own_tag(value):
+        return f"tagged {tag} (tags are not allowed)"
+    if value is None or isinstance(value, bool):
+        return "empty" if value is None else "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    names = {Mapping: "a mapping", list: "a list", str: "a string"}
+    return next((n for t, n in names.items() if isinstance(value, t)), f"a {type(value).__name__}")
+
+
+def _suggest(name: str, choices: Sequence[str], otherwise: str) -> str:
+    """`did you mean 'x'?` for the closest of `choices`, else `otherwise`."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else otherwise

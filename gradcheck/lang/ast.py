@@ -1,0 +1,85 @@
+"""The small AST every stage shares: symbols, numbers, constants, directions, calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base of every expression node; `pos` is an offset into the source text."""
+
+    pos: int = field(default=0, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Sym(Node):
+    """A symbol (`x`, `A`, `λ`, `W1`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    """An exact numeric constant."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    """`I` (identity), `ones` or `zeros`; `dims` are explicit sizes, empty when inferred."""
+
+    name: str
+    dims: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dir(Node):
+    """The direction `dX` of symbol `X` in a differential."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    """An operator or function applied to arguments (`op` names a row of ops.py)."""
+
+    op: str
+    args: tuple[Node, ...]
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of `node`."""
+    return node.args if isinstance(node, Call) else ()
+
+
+def walk(node: Node):  # type: ignore[no-untyped-def]
+    """Every node of the tree, parents before children."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def symbols_in(node: Node) -> list[str]:
+    """Names of the symbols in `node`, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for sub in walk(node):
+        if isinstance(sub, Sym):
+            seen.setdefault(sub.name, None)
+    return list(seen)
+
+
+def directions_in(node: Node) -> list[str]:
+    """Names of the symbols whose direction (`dX`) appears in `node`."""
+    seen: dict[str, None] = {}
+    for sub in walk(node):
+        if isinstance(sub, Dir):
+            seen.setdefault(sub.name, None)
+    return list(seen)
+
+
+def num(value: int | str | Fraction) -> Num:
+    """A number node."""
+    return Num(Fraction(value))

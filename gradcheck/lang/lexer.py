@@ -1,0 +1,226 @@
+"""Tokens of the expression language: Unicode math, LaTeX and NumPy-like ASCII, mixed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..errors import RuleError
+from ..ops import CONSTANT_WORDS, FUNCTION_WORDS
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token: `kind` is NUM, NAME, FUNC, CONST, OP or END; `pos` an offset in the text."""
+
+    kind: str
+    value: str
+    pos: int
+    number: Fraction | None = None
+
+
+GREEK_COMMANDS = {
+    name: unicodedata.lookup(f"GREEK SMALL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
+    for name in (
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho "
+        "sigma tau upsilon phi chi psi omega"
+    ).split()
+}
+GREEK_COMMANDS.update(
+    {
+        name: unicodedata.lookup(f"GREEK CAPITAL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
+        for name in "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+    }
+)
+GREEK_COMMANDS["varepsilon"] = "ε"
+
+# LaTeX commands that stand for one token of the language.
+COMMAND_TOKENS = {
+    "nabla": ("OP", "∇"), "partial": ("OP", "∂"), "cdot": ("OP", "·"), "odot": ("OP", "⊙"),
+    "circ": ("OP", "⊙"), "times": ("OP", "·"), "top": ("OP", "⊤"), "intercal": ("OP", "⊤"),
+    "|": ("OP", "‖"), "lVert": ("OP", "‖"), "rVert": ("OP", "‖"), "Vert": ("OP", "‖"),
+    "lvert": ("OP", "|"), "rvert": ("OP", "|"), "frac": ("OP", "frac"), "dfrac": ("OP", "frac"),
+    "tfrac": ("OP", "frac"), "sqrt": ("FUNC", "sqrt"), "log": ("FUNC", "log"),
+    "ln": ("FUNC", "log"), "exp": ("FUNC", "exp"), "det": ("FUNC", "det"),
+    "sin": ("FUNC", "sin"), "cos": ("FUNC", "cos"), "tan": ("FUNC", "tan"),
+    "tanh": ("FUNC", "tanh"), "sum": ("FUNC", "sum"), "tr": ("FUNC", "tr"),
+    "{": ("OP", "("), "}": ("OP", ")"),
+}
+IGNORED_COMMANDS = {"left", "right", "big", "Big", "bigg", "Bigg", ",", ";", "!", ":", " ", "quad",
+                    "qquad", "displaystyle", "limits"}
+WRAPPER_COMMANDS = {"mathbf", "boldsymbol", "bm", "mathrm", "operatorname", "mathit", "vec",
+                    "mathsf", "text", "textrm"}
+
+SINGLE_OPS = {
+    "+": "+", "-": "-", "−": "-", "*": "*", "/": "/", "@": "@", "·": "·", "⋅": "·", "⊙": "⊙",
+    "∘": "⊙", "^": "^", "_": "_", "(": "(", ")": ")", "{": "{", "}": "}", "[": "(", "]": ")",
+    ",": ",", "=": "=", "'": "ᵀ", "′": "ᵀ", "ᵀ": "ᵀ", "⊤": "⊤", "‖": "‖", "|": "|", "∇": "∇",
+    "∂": "∂", "√": "√", "∑": "∑", "×": "·",
+}
+SUPERSCRIPT_DIGITS = {"⁰": 0, "¹": 1, "²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6, "⁷": 7, "⁸": 8,
+                      "⁹": 9}
+NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
+SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+DIGITS = "0123456789"
+
+
+def is_name_char(ch: str) -> bool:
+    """A letter or an ASCII digit (not ², which is a power)."""
+    return len(ch) == 1 and (is_letter(ch) or ch in DIGITS)
+
+
+def is_letter(ch: str) -> bool:
+    """Latin or Greek letter (the characters names are made of)."""
+    return ("a" <= ch <= "z") or ("A" <= ch <= "Z") or ("α" <= ch <= "ω") or ("Α" <= ch <= "Ω")
+
+
+class Lexer:
+    """Splits text into tokens, resolving runs of letters against the declared names."""
+
+    def __init__(self, text: str, names: Collection[str]):
+        self.text = text
+        self.names = set(names)
+        self.words = sorted(
+            set(self.names) | set(FUNCTION_WORDS) | set(CONSTANT_WORDS), key=len, reverse=True
+        )
+        self.tokens: list[Token] = []
+
+    def run(self) -> list[Token]:
+        """All tokens, ending with END."""
+        self._lex(self.text, 0, len(self.text))
+        self.tokens.append(Token("END", "", len(self.text)))
+        return self.tokens
+
+    def _lex(self, text: str, start: int, stop: int) -> None:
+        i = start
+        while i < stop:
+            i = self._one(text, i, stop)
+
+    def _one(self, text: str, i: int, stop: int) -> int:
+        ch = text[i]
+        if ch.isspace():
+            return i + 1
+        if ch == "\\":
+            return self._command(text, i, stop)
+        if ch == "." and text.startswith(".T", i) and not text[i + 2 : i + 3].isalnum():
+            self.tokens.append(Token("OP", "ᵀ", i))
+            return i + 2
+        match = NUMBER.match(text, i, stop)
+        if match:
+            self.tokens.append(Token("NUM", match.group(), i, Fraction(match.group())))
+            return match.end()
+        if ch == "*" and text.startswith("**", i):
+            self.tokens.append(Token("OP", "**", i))
+            return i + 2
+        if ch == "⁻":
+            return self._superscript_minus(text, i)
+        if ch in SUPERSCRIPT_DIGITS:
+            j = i
+            while j < stop and text[j] in SUPERSCRIPT_DIGITS:
+                j += 1
+            self.tokens.append(Token("OP", "sup", i, Fraction(text[i:j].translate(_SUP))))
+            return j
+        if ch in SINGLE_OPS:
+            self.tokens.append(Token("OP", SINGLE_OPS[ch], i))
+            return i + 1
+        if is_letter(ch):
+            return self._letters(text, i, stop)
+        raise RuleError(f"unexpected character {ch!r}", i, "see the language table in the README")
+
+    def _superscript_minus(self, text: str, i: int) -> int:
+        nxt = text[i + 1 : i + 2]
+        if nxt == "¹":
+            self.tokens.append(Token("OP", "⁻¹", i))
+            return i + 2
+        if nxt in ("ᵀ", "⊤"):
+            self.tokens.append(Token("OP", "⁻ᵀ", i))
+            return i + 2
+        raise RuleError("'⁻' must be followed by ¹ or ᵀ", i, "write X⁻¹ or X⁻ᵀ")
+
+    def _command(self, text: str, i: int, stop: int) -> int:
+        match = re.compile(r"\\([A-Za-z]+|.)").match(text, i, stop)
+        if not match:
+            raise RuleError("a lone backslash", i, "write a LaTeX command such as \\nabla")
+        name, end = match.group(1), match.end()
+        if name in IGNORED_COMMANDS:
+            return end
+        if name in WRAPPER_COMMANDS:
+            return self._wrapper(text, name, i, end, stop)
+        if name in GREEK_COMMANDS:
+            self._letters(GREEK_COMMANDS[name], 0, 1, offset=i)
+            return end
+        if name in COMMAND_TOKENS:
+            kind, value = COMMAND_TOKENS[name]
+            self.tokens.append(Token(kind, value, i))
+            return end
+        raise RuleError(f"unknown LaTeX command \\{name}", i, "see the language table in the README")
+
+    def _wrapper(self, text: str, name: str, i: int, end: int, stop: int) -> int:
+        """`\\mathbf{x}`, `\\operatorname{tr}`: the content counts as if typed bare."""
+        while end < stop and text[end].isspace():
+            end += 1
+        if end >= stop or text[end] != "{":
+            return end  # `\mathbf x`: the next token stands for itself
+        close = text.find("}", end)
+        if close < 0:
+            raise RuleError(f"\\{name}{{ is not closed", end, "add the closing }")
+        inner = text[end + 1 : close]
+        if inner.strip() in ("1", "0") and name in ("mathbf", "boldsymbol", "bm"):
+            if inner.strip() == "1":
+                self.tokens.append(Token("CONST", "ones", i))
+            else:
+                self.tokens.append(Token("NUM", "0", i, Fraction(0)))
+            return close + 1
+        if name in ("operatorname", "mathrm") and inner.strip() in FUNCTION_WORDS:
+            self.tokens.append(Token("FUNC", FUNCTION_WORDS[inner.strip()], i))
+            return close + 1
+        self._lex(text, end + 1, close)
+        return close + 1
+
+    def _letters(self, text: str, i: int, stop: int, offset: int | None = None) -> int:
+        """A run of letters: declared names and function words first (longest), else one letter."""
+        pos = i if offset is None else offset
+        for word in self.words:
+            if text.startswith(word, i) and i + len(word) <= stop:
+                if word in self.names or not _continues_word(text, i + len(word), stop, word):
+                    return self._word(word, pos, i)
+        j = i + 1
+        if j < stop and (text[j] in DIGITS or text[j] == "_" and is_name_char(text[j + 1 : j + 2])):
+            k = j
+            while k < stop and (is_name_char(text[k]) or text[k] == "_"):
+                k += 1
+            raise RuleError(
+                f"the name {text[i:k]!r} is not declared",
+                pos,
+                f"declare it under symbols (e.g. {text[i:k]}: matrix(m, n)); "
+                "undeclared names are single letters",
+            )
+        self.tokens.append(Token("NAME", text[i], pos))
+        return j
+
+    def _word(self, word: str, pos: int, i: int) -> int:
+        if word in self.names:
+            self.tokens.append(Token("NAME", word, pos))
+        elif word in CONSTANT_WORDS:
+            self.tokens.append(Token("CONST", CONSTANT_WORDS[word], pos))
+        else:
+            self.tokens.append(Token("FUNC", FUNCTION_WORDS[word], pos))
+        return i + len(word)
+
+
+_SUP = str.maketrans({k: str(v) for k, v in SUPERSCRIPT_DIGITS.items()})
+
+
+def _continues_word(text: str, j: int, stop: int, word: str) -> bool:
+    """Multi-letter function words must not be glued to digits (`exp2` is not `exp 2`)."""
+    return len(word) > 1 and j < stop and (text[j] in DIGITS or text[j] == "_")
+
+
+def tokenize(text: str, names: Collection[str] = ()) -> list[Token]:
+    """Tokens of `text`; `names` are the declared symbols (they may be multi-letter)."""
+    return Lexer(text, names).run()

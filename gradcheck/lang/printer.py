@@ -1,0 +1,194 @@
+"""Printers from the AST back to text: Unicode math (the table), ASCII and LaTeX."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..ops import OPS
+from .ast import Call, Const, Dir, Node, Num, Sym
+from .lexer import is_name_char
+
+SUM, PRODUCT, NEGATION, POWER, POSTFIX, ATOM = range(6)
+LEVEL = {"add": SUM, "sub": SUM, "matmul": PRODUCT, "mul": PRODUCT, "div": PRODUCT,
+         "neg": NEGATION, "pow": POWER, "sup": POWER, "T": POSTFIX, "inv": POSTFIX}
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def level(node: Node) -> int:
+    """How tightly a node binds when printed (higher binds tighter)."""
+    if isinstance(node, Call):
+        if node.op == "T" and isinstance(node.args[0], Call) and node.args[0].op == "inv":
+            return POSTFIX
+        return LEVEL.get(node.op, ATOM)
+    if isinstance(node, Num) and node.value < 0:
+        return NEGATION
+    return ATOM
+
+
+def number_text(value: Fraction) -> str:
+    """An exact number as a decimal where it has one, else as p/q."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    as_float = float(value)
+    if Fraction(repr(as_float)) == value:
+        return repr(as_float)
+    return f"{value.numerator}/{value.denominator}"
+
+
+class Printer:
+    """Prints in one style: `unicode`, `ascii` or `latex`."""
+
+    def __init__(self, style: str = "unicode") -> None:
+        self.style = style
+
+    def __call__(self, node: Node) -> str:
+        return self.text(node)
+
+    def wrap(self, node: Node, at_least: int) -> str:
+        inner = self.text(node)
+        if level(node) >= at_least:
+            return inner
+        return rf"\left({inner}\right)" if self.style == "latex" else f"({inner})"
+
+    def text(self, node: Node) -> str:
+        if isinstance(node, Sym):
+            return node.name
+        if isinstance(node, Num):
+            return number_text(node.value)
+        if isinstance(node, Dir):
+            return f"d{node.name}"
+        if isinstance(node, Const):
+            return self.constant(node)
+        assert isinstance(node, Call)
+        method = getattr(self, f"op_{node.op}", None)
+        return method(node) if method else self.function(node)
+
+    def constant(self, node: Const) -> str:
+        if not node.dims:
+            return {"I": "I", "ones": "ones", "zeros": "zeros"}[node.name] if self.style != \
+                "latex" else {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
+        name = {"I": "eye", "ones": "ones", "zeros": "zeros"}[node.name]
+        return f"{name}({', '.join(str(d) for d in node.dims)})"
+
+    def function(self, node: Call) -> str:
+        op = OPS[node.op]
+        name = {"unicode": op.unicode, "ascii": op.ascii, "latex": op.latex}[self.style]
+        if node.op == "logdet" and self.style == "unicode":
+            name = "logdet"
+        args = ", ".join(self.text(a) for a in node.args)
+        if self.style == "latex":
+            return rf"{name}\left({args}\right)"
+        return f"{name}({args})"
+
+    # ----- infix -----
+    def infix(self, node: Call, symbol: str, right_level: int) -> str:
+        left, right = node.args
+        this = LEVEL[node.op]
+        return f"{self.wrap(left, this)}{symbol}{self.wrap(right, right_level)}"
+
+    def op_add(self, node: Call) -> str:
+        return self.infix(node, " + ", SUM + 1)
+
+    def op_sub(self, node: Call) -> str:
+        return self.infix(node, " − " if self.style == "unicode" else " - ", SUM + 1)
+
+    def op_div(self, node: Call) -> str:
+        if self.style == "latex":
+            return rf"\frac{{{self.text(node.args[0])}}}{{{self.text(node.args[1])}}}"
+        return self.infix(node, " / ", PRODUCT + 1)
+
+    def op_mul(self, node: Call) -> str:
+        left, right = node.args
+        if isinstance(left, Num) and self.style != "ascii" and not isinstance(right, Num):
+            sep = " " if self.style == "latex" else ""
+            return f"{self.wrap(left, ATOM)}{sep}{self.wrap(right, PRODUCT + 1)}"
+        symbol = {"unicode": " ⊙ ", "ascii": " * ", "latex": r" \odot "}[self.style]
+        return self.infix(node, symbol, PRODUCT + 1)
+
+    def op_matmul(self, node: Call) -> str:
+        if self.style == "ascii":
+            return self.infix(node, " @ ", PRODUCT + 1)
+        left = self.wrap(node.args[0], PRODUCT)
+        right = self.wrap(node.args[1], PRODUCT + 1)
+        if self.style == "latex":
+            return f"{left} {right}"
+        return left + (self.joiner(left, right, node.args[1])) + right
+
+    @staticmethod
+    def joiner(left: str, right: str, right_node: Node) -> str:
+        """Juxtapose without a space where no name could run across the join."""
+        if right[:1].isdigit() or isinstance(right_node, Num):
+            return "·"
+        if is_name_char(left[-1:]) and is_name_char(right[:1]):
+            return right_if_safe(left, right)
+        return ""
+
+    def op_neg(self, node: Call) -> str:
+        sign = "−" if self.style == "unicode" else "-"
+        return sign + self.wrap(node.args[0], NEGATION + 1)
+
+    # ----- powers and postfix -----
+    def op_pow(self, node: Call) -> str:
+        base, exponent = node.args
+        if self.style == "latex":
+            return rf"{{{self.wrap(base, ATOM)}}}^{{\circ {self.text(exponent)}}}"
+        return f"{self.wrap(base, POSTFIX)} ** {self.wrap(exponent, POWER)}"
+
+    def op_sup(self, node: Call) -> str:
+        base, exponent = node.args
+        k = self.text(exponent)
+        if self.style == "unicode" and k.isdigit():
+            return self.wrap(base, POSTFIX) + k.translate(SUPERSCRIPTS)
+        if self.style == "ascii":
+            return f"{self.wrap(base, POSTFIX)}^{k}"
+        return f"{{{self.wrap(base, ATOM)}}}^{{{k}}}"
+
+    def op_matpow(self, node: Call) -> str:
+        if self.style == "ascii":
+            return f"matpow({self.text(node.args[0])}, {self.text(node.args[1])})"
+        return self.op_sup(node)
+
+    def op_T(self, node: Call) -> str:
+        inner = node.args[0]
+        if isinstance(inner, Call) and inner.op == "inv":
+            base = inner.args[0]
+            return {"unicode": f"{self.wrap(base, ATOM)}⁻ᵀ",
+                    "ascii": f"inv({self.text(base)}).T",
+                    "latex": f"{{{self.wrap(base, ATOM)}}}^{{-\\top}}"}[self.style]
+        return {"unicode": f"{self.wrap(inner, POSTFIX)}ᵀ", "ascii": f"{self.wrap(inner, POSTFIX)}.T",
+                "latex": f"{{{self.wrap(inner, ATOM)}}}^\\top"}[self.style]
+
+    def op_inv(self, node: Call) -> str:
+        inner = node.args[0]
+        return {"unicode": f"{self.wrap(inner, POSTFIX)}⁻¹", "ascii": f"inv({self.text(inner)})",
+                "latex": f"{{{self.wrap(inner, ATOM)}}}^{{-1}}"}[self.style]
+
+    # ----- delimited -----
+    def op_norm(self, node: Call) -> str:
+        inner = self.text(node.args[0])
+        return {"unicode": f"‖{inner}‖", "ascii": f"norm({inner})",
+                "latex": rf"\left\|{inner}\right\|"}[self.style]
+
+    def op_fro(self, node: Call) -> str:
+        inner = self.text(node.args[0])
+        return {"unicode": f"‖{inner}‖_F", "ascii": f"fro({inner})",
+                "latex": rf"\left\|{inner}\right\|_F"}[self.style]
+
+    def op_abs(self, node: Call) -> str:
+        inner = self.text(node.args[0])
+        return {"unicode": f"|{inner}|", "ascii": f"abs({inner})",
+                "latex": rf"\left|{inner}\right|"}[self.style]
+
+
+def right_if_safe(left: str, right: str) -> str:
+    """`Ax` and `Aᵀx` need no space; two lowercase letters might spell a function (`tr`)."""
+    tail = left.rstrip("ᵀ⁻¹")
+    if len(tail) >= 1 and tail[-1].isupper() and (len(tail) == 1 or not is_name_char(tail[-2])) \
+            and len(right) >= 1 and (len(right) == 1 or not is_name_char(right[1])):
+        return ""
+    return " "
+
+
+unicode = Printer("unicode")
+ascii_text = Printer("ascii")
+latex = Printer("latex")

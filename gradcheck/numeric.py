@@ -1,0 +1,232 @@
+"""The torch side: float64 lowering, the true derivative by torch.func, the counterexample search."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
+from hypothesis.errors import Unsatisfiable
+
+from .lang.ast import Call, Const, Dir, Node, Num, Sym
+from .model import Counterexample, Kind, Layout, NumericEvidence, Options
+from .problem import Problem
+from .strategies import Sample, from_problem
+
+Tensor = torch.Tensor
+
+
+def _scalar_or(a: Tensor, b: Tensor, both: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """Broadcast a 1×1 operand (a scalar); otherwise apply `both` to equal shapes."""
+    if a.shape == (1, 1) or b.shape == (1, 1) or a.shape == b.shape:
+        return both(a, b)
+    raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    if a.shape[1] == b.shape[0]:
+        return a @ b
+    if a.shape == (1, 1) or b.shape == (1, 1):
+        return a * b
+    raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit a product")
+
+
+def _softmax(a: Tensor) -> Tensor:
+    return torch.softmax(a, dim=0 if a.shape[1] == 1 else 1)
+
+
+def _diag(a: Tensor) -> Tensor:
+    if a.shape[1] == 1 or a.shape[0] == 1:
+        return torch.diag(a.reshape(-1))
+    return torch.diagonal(a).reshape(-1, 1)
+
+
+def _scalar(t: Tensor) -> Tensor:
+    return t.reshape(1, 1)
+
+
+TORCH: dict[str, Callable[..., Tensor]] = {
+    "add": lambda a, b: _scalar_or(a, b, torch.add),
+    "sub": lambda a, b: _scalar_or(a, b, torch.sub),
+    "mul": lambda a, b: _scalar_or(a, b, torch.mul),
+    "div": lambda a, b: _scalar_or(a, b, torch.div),
+    "neg": torch.neg,
+    "matmul": _matmul,
+    "pow": lambda a, b: a ** b,
+    "sup": lambda a, b: a ** b if a.shape == (1, 1) else torch.linalg.matrix_power(a, int(b)),
+    "matpow": lambda a, b: torch.linalg.matrix_power(a, int(b)),
+    "T": lambda a: a.T,
+    "inv": torch.linalg.inv,
+    "norm": lambda a: _scalar(torch.sqrt((a * a).sum())),
+    "fro": lambda a: _scalar(torch.sqrt((a * a).sum())),
+    "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "sin": torch.sin, "cos": torch.cos,
+    "tan": torch.tan, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+    "softplus": torch.nn.functional.softplus, "abs": torch.abs,
+    "detach": lambda a: a.detach(),
+    "sum": lambda a: _scalar(a.sum()),
+    "logsumexp": lambda a: _scalar(torch.logsumexp(a.reshape(-1), dim=0)),
+    "softmax": _softmax,
+    "diag": _diag,
+    "tr": lambda a: _scalar(torch.trace(a)),
+    "det": lambda a: _scalar(torch.linalg.det(a)),
+    "logdet": lambda a: _scalar(torch.logdet(a)),
+}
+
+
+def evaluate(node: Node, values: dict[str, Tensor], sizes: dict[str, int],
+             directions: dict[str, Tensor] | None = None) -> Tensor:
+    """The value of `node` as a 2-D float64 tensor."""
+    if isinstance(node, Sym):
+        return values[node.name]
+    if isinstance(node, Num):
+        return torch.tensor([[float(node.value)]], dtype=torch.float64)
+    if isinstance(node, Dir):
+        assert directions is not None
+        return directions[node.name]
+    if isinstance(node, Const):
+        rows, cols = (d if isinstance(d, int) else sizes[d] for d in node.dims)
+        maker = {"I": torch.eye, "ones": torch.ones, "zeros": torch.zeros}[node.name]
+        return maker(rows, cols, dtype=torch.float64)
+    assert isinstance(node, Call)
+    args = [evaluate(a, values, sizes, directions) for a in node.args]
+    if node.op in ("pow", "sup", "matpow") and isinstance(node.args[1], Num):
+        return TORCH[node.op](args[0], float(node.args[1].value))
+    return TORCH[node.op](*args)
+
+
+def true_derivative(problem: Problem, values: dict[str, Tensor], sizes: dict[str, int],
+                    direction: Tensor) -> Tensor:
+    """The derivative the claim must equal, arranged as spec §3 says, by torch.func."""
+    x = values[problem.wrt]
+
+    def f_of(xv: Tensor) -> Tensor:
+        return evaluate(problem.f, {**values, problem.wrt: xv}, sizes)
+
+    if problem.kind is Kind.DIFFERENTIAL:
+        return torch.func.jvp(f_of, (x,), (direction,))[1]
+    if problem.kind is Kind.HESSIAN:
+        n = x.numel()
+        return torch.func.jacfwd(torch.func.jacrev(f_of))(x).reshape(n, n)
+    jac = torch.func.jacrev(f_of)(x)
+    if problem.kind is Kind.GRADIENT:
+        grad = jac.reshape(x.shape)
+        return grad if problem.layout is Layout.DENOMINATOR else grad.T
+    numerator = jac.reshape(-1, x.numel())
+    return numerator.T if problem.layout is Layout.DENOMINATOR else numerator
+
+
+@dataclass
+class Comparison:
+    """The true and claimed derivative at one sample."""
+
+    true: Tensor
+    claimed: Tensor | None
+    abs_error: float
+    rel_error: float
+    ok: bool
+    note: str = ""
+
+
+def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Comparison | None:
+    """Compare at one sample; None when the sample lies outside f's domain."""
+    values = {k: torch.tensor(v, dtype=torch.float64) for k, v in sample.values.items()}
+    direction = torch.tensor(sample.direction, dtype=torch.float64)
+    with torch.no_grad():
+        f_value = evaluate(problem.f, values, sample.sizes)
+    if not torch.isfinite(f_value).all():
+        return None
+    true = true_derivative(problem, values, sample.sizes, direction)
+    if not torch.isfinite(true).all():
+        return None
+    try:
+        claimed = evaluate(problem.claim, values, sample.sizes, {problem.wrt: direction})
+    except (ValueError, RuntimeError) as err:
+        return Comparison(true, None, math.inf, math.inf, False, f"the claim cannot be evaluated: {err}")
+    if claimed.shape != true.shape:
+        note = f"the claim is {_shape(claimed)} where the derivative is {_shape(true)}"
+        return Comparison(true, claimed, math.inf, math.inf, False, note)
+    if not torch.isfinite(claimed).all():
+        return Comparison(true, claimed, math.inf, math.inf, False, "the claim is not finite here")
+    diff = (claimed - true).abs()
+    abs_error = float(diff.max()) if diff.numel() else 0.0
+    scale = float(true.abs().max()) if true.numel() else 0.0
+    rel_error = abs_error / scale if scale > 0 else (0.0 if abs_error == 0 else math.inf)
+    ok = bool((diff <= atol + rtol * true.abs()).all())
+    return Comparison(true, claimed, abs_error, rel_error, ok)
+
+
+def _shape(t: Tensor) -> str:
+    return f"{t.shape[0]}×{t.shape[1]}"
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _matrix(t: Tensor | np.ndarray | None) -> tuple[tuple[float, ...], ...]:
+    if t is None:
+        return ()
+    array = t.detach().numpy() if isinstance(t, Tensor) else t
+    return tuple(tuple(float(v) for v in row) for row in np.atleast_2d(array))
+
+
+def rule_seed(global_seed: int, rule_id: str) -> int:
+    """An independent, reproducible seed per rule."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{global_seed}:{rule_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def search(problem: Problem, options: Options) -> NumericEvidence:
+    """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample."""
+    start = time.perf_counter()
+    stats: dict[str, Any] = {"examples": 0, "abs": 0.0, "rel": 0.0, "failures": []}
+
+    @settings(max_examples=options.examples, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
+              verbosity=Verbosity.quiet, print_blob=False)
+    @seed(rule_seed(options.seed, problem.rule_id))
+    @given(from_problem(problem, options.max_numeric_size))
+    def run(sample: Sample) -> None:
+        result = compare(problem, sample, options.rtol, options.atol)
+        if result is None:
+            reject()
+        assert result is not None
+        if not stats["failures"]:
+            stats["examples"] += 1
+        if result.ok:
+            stats["abs"] = max(stats["abs"], result.abs_error)
+            stats["rel"] = max(stats["rel"], result.rel_error)
+            return
+        stats["failures"].append((sample, result))
+        raise _Mismatch
+
+    counterexample, detail = None, ""
+    try:
+        run()
+    except _Mismatch:
+        counterexample = _counterexample(problem, *stats["failures"][-1])
+    except Unsatisfiable:
+        detail = "could not draw inputs inside the domain of f"
+    return NumericEvidence(
+        examples=stats["examples"], max_abs_error=stats["abs"], max_rel_error=stats["rel"],
+        rtol=options.rtol, atol=options.atol, counterexample=counterexample, detail=detail,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _counterexample(problem: Problem, sample: Sample, result: Comparison) -> Counterexample:
+    inputs = [(name, _matrix(value)) for name, value in sample.values.items()]
+    if problem.kind is Kind.DIFFERENTIAL:
+        inputs.append((f"d{problem.wrt}", _matrix(sample.direction)))
+    return Counterexample(
+        sizes=tuple(sorted(sample.sizes.items())), inputs=tuple(inputs),
+        true=_matrix(result.true), claimed=_matrix(result.claimed),
+        abs_error=result.abs_error, rel_error=result.rel_error, note=result.note,
+    )

@@ -1,0 +1,279 @@
+"""A rule, parsed once and typed: the derivative to compute, the claim, shapes and assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import RuleError
+from .lang.ast import Call, Const, Node, Num, Sym, directions_in, symbols_in, walk
+from .lang.parser import parse_claim, parse_expression
+from .lang.printer import ATOM, unicode
+from .lang.shapes import SCALAR, Conflict, Shape, Typer, Unifier, Var
+from .model import Kind, Layout, Rule
+
+ResolvedDim = str | int
+SQUARE_ASSUMPTIONS = {"symmetric", "spd", "invertible", "orthogonal", "diagonal"}
+FRESH_NAMES = "n m k p q r s t u v".split()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the checks need about one rule; dims are names (drawn) or fixed ints."""
+
+    rule_id: str
+    kind: Kind
+    layout: Layout
+    wrt: str
+    f: Node
+    claim: Node
+    shapes: dict[str, tuple[ResolvedDim, ResolvedDim]]
+    dims: tuple[str, ...]
+    assumptions: dict[str, frozenset[str]]
+    expected: tuple[ResolvedDim, ResolvedDim]
+    claim_shape: tuple[ResolvedDim, ResolvedDim]
+    shape_note: str
+    display: str
+
+    def size_of(self, dim: ResolvedDim, sizes: dict[str, int]) -> int:
+        """The concrete value of a dimension under `sizes`."""
+        return dim if isinstance(dim, int) else sizes[dim]
+
+    def symbol_size(self, name: str, sizes: dict[str, int]) -> tuple[int, int]:
+        rows, cols = self.shapes[name]
+        return self.size_of(rows, sizes), self.size_of(cols, sizes)
+
+    def expected_size(self, sizes: dict[str, int]) -> tuple[int, int]:
+        return self.size_of(self.expected[0], sizes), self.size_of(self.expected[1], sizes)
+
+    def has(self, name: str, assumption: str) -> bool:
+        return assumption in self.assumptions.get(name, frozenset())
+
+
+def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node, str]:
+    """(kind, f, wrt, claim, claim field) as written; errors carry the field they are in."""
+    if rule.claim is not None:
+        try:
+            parsed = parse_claim(rule.claim, declared)
+        except RuleError as err:
+            err.field = "claim"
+            raise
+        return parsed.kind, parsed.f, parsed.wrt, parsed.rhs, "claim"
+    assert rule.f is not None and rule.kind is not None and rule.rhs is not None
+    field = rule.kind.value
+    try:
+        f = parse_expression(rule.f, declared)
+    except RuleError as err:
+        err.field = "f"
+        raise
+    directions = {rule.wrt} if rule.kind is Kind.DIFFERENTIAL else set()
+    try:
+        rhs = parse_expression(rule.rhs, declared, directions)
+    except RuleError as err:
+        err.field = field
+        raise
+    return rule.kind, f, rule.wrt, rhs, field
+
+
+def _wrt(kind: Kind, f: Node, wrt: str | None, claim: Node, env: dict[str, Shape],
+         field: str) -> str:
+    if wrt is not None:
+        return wrt
+    if kind is Kind.DIFFERENTIAL:
+        found = directions_in(claim)
+        if len(found) != 1:
+            raise RuleError("a differential names one direction, like dX", 0,
+                            "write d(f) = … with dX where X varies", field)
+        return found[0]
+    candidates = [s for s in symbols_in(f) if env.get(s, _default(s)) != SCALAR]
+    if len(candidates) != 1:
+        raise RuleError(f"∇ without a subscript needs exactly one vector or matrix in f, "
+                        f"found {', '.join(candidates) or 'none'}", 0, "write ∇_x", field)
+    return candidates[0]
+
+
+def _default(name: str) -> Shape:
+    from .lang.shapes import default_shape
+
+    return default_shape(name)
+
+
+def declared_env(rule: Rule) -> dict[str, Shape]:
+    """Declared symbols as shapes (declared dimension names are distinct)."""
+    env: dict[str, Shape] = {}
+    for decl in rule.symbols:
+        dims = [d for d in decl.dims]
+        if decl.kind == "scalar":
+            env[decl.name] = SCALAR
+        elif decl.kind == "vector":
+            env[decl.name] = Shape(dims[0], 1)
+        else:
+            env[decl.name] = Shape(dims[0], dims[1])
+    return env
+
+
+def _apply_assumptions(rule: Rule, typer: Typer, used: list[str]) -> dict[str, set[str]]:
+    assumptions: dict[str, set[str]] = {}
+    for name, names in rule.assume:
+        if name not in used:
+            raise RuleError(f"assume names {name!r}, which the rule does not use", 0,
+                            f"use one of: {', '.join(used)}", f"assume.{name}")
+        shape = typer.symbol(name)
+        for assumption in names:
+            if assumption in SQUARE_ASSUMPTIONS:
+                _require(typer, lambda s=shape: (typer.u.unify(s.rows, s.cols)),
+                         f"{assumption} needs a square matrix but {name} is "
+                         f"{typer.u.describe(shape)}", f"assume.{name}")
+            if assumption == "probability" and not typer.u.is_one(shape.cols):
+                raise RuleError(f"probability needs a vector but {name} is "
+                                f"{typer.u.describe(shape)}", 0, "", f"assume.{name}")
+        assumptions[name] = set(names)
+    return assumptions
+
+
+def _require(typer: Typer, action, message: str, field: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        action()
+    except Conflict:
+        raise RuleError(message, 0, "", field) from None
+
+
+def _expected(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer, f_text: str,
+              wrt: str) -> tuple[Kind, Shape]:
+    u = typer.u
+    if kind is Kind.DIFFERENTIAL:
+        return kind, f
+    x_vector = u.is_one(x.cols)
+    if u.scalar(f) and kind is not Kind.HESSIAN:
+        return Kind.GRADIENT, x if layout is Layout.DENOMINATOR else Shape(x.cols, x.rows)
+    if kind is Kind.HESSIAN:
+        if not (u.scalar(f) and x_vector):
+            raise RuleError(f"a Hessian needs a scalar f and a vector {wrt}; f is "
+                            f"{u.describe(f)} and {wrt} is {u.describe(x)}", 0,
+                            "state other second derivatives as differentials")
+        return kind, Shape(x.rows, x.rows)
+    if kind is Kind.GRADIENT and not (u.is_one(f.cols) or u.is_one(f.rows)) or not x_vector:
+        raise RuleError(
+            f"{f_text} is {u.describe(f)} and {wrt} is {u.describe(x)}: a derivative of a "
+            "matrix-valued f, or by a matrix, is only stated as a differential", 0,
+            "write it as  d(f) = …  with dX")
+    length = f.rows if u.is_one(f.cols) else f.cols
+    if layout is Layout.DENOMINATOR:
+        return Kind.JACOBIAN, Shape(x.rows, length)
+    return Kind.JACOBIAN, Shape(length, x.rows)
+
+
+def _domain_assumptions(nodes: list[Node]) -> dict[str, set[str]]:
+    """Symbols that functions need inside their domain: log x, √x, log det X, X⁻¹, ‖x‖."""
+    implied: dict[str, set[str]] = {}
+    for root in nodes:
+        for node in walk(root):
+            if not isinstance(node, Call):
+                continue
+            arg = node.args[0] if node.args else None
+            if node.op == "log" and isinstance(arg, Call) and arg.op == "det":
+                arg, domain = arg.args[0], "posdet"
+            else:
+                from .ops import OPS
+
+                domain = OPS[node.op].domain
+            if domain and isinstance(arg, Sym):
+                implied.setdefault(arg.name, set()).add(domain)
+    return implied
+
+
+def _name_dims(typer: Typer, shapes: list[Shape], taken: set[str]) -> dict[Var, str]:
+    names: dict[Var, str] = {}
+    fresh = (n for n in FRESH_NAMES + [f"n{i}" for i in range(2, 20)] if n not in taken)
+    for shape in shapes:
+        for dim in (shape.rows, shape.cols):
+            root = typer.u.find(dim)
+            if isinstance(root, Var) and root not in names:
+                names[root] = next(fresh)
+    return names
+
+
+def display(kind: Kind, layout: Layout, wrt: str, f: Node, claim: Node) -> str:
+    """The rule in Unicode math, as the table shows it."""
+    f_text, g_text = unicode.wrap(f, ATOM), unicode(claim)
+    text = {
+        Kind.GRADIENT: f"∇_{wrt} {f_text} = {g_text}",
+        Kind.JACOBIAN: f"∂{f_text}/∂{wrt} = {g_text}",
+        Kind.HESSIAN: f"∇²_{wrt} {f_text} = {g_text}",
+        Kind.DIFFERENTIAL: f"d{f_text} = {g_text}" if f_text.startswith("(")
+        else f"d({f_text}) = {g_text}",
+    }[kind]
+    return text + ("   [numerator layout]" if layout is Layout.NUMERATOR else "")
+
+
+def compile_rule(rule: Rule) -> Problem:
+    """Parse and type a rule; raises RuleError (with `field`) if it cannot be read or typed."""
+    declared = {decl.name for decl in rule.symbols}
+    kind, f, wrt_text, claim, field = _parse(rule, declared)
+    env = declared_env(rule)
+    typer = Typer(Unifier(), env, unicode)
+    wrt = _wrt(kind, f, wrt_text, claim, env, field)
+    used = list(dict.fromkeys(symbols_in(f) + symbols_in(claim) + [wrt]))
+    assumptions = _apply_assumptions(rule, typer, used)
+    f_field = "claim" if rule.claim is not None else "f"
+    f_shape = _typed(typer, f, f_field)
+    x_shape = typer.symbol(wrt)
+    kind, expected = _expected_or_raise(kind, rule.layout, f_shape, x_shape, typer, f, wrt,
+                                        f_field)
+    names: dict[Var, str] = {}
+    expected_text = typer.u.describe(expected, names)
+    if isinstance(claim, Num) and claim.value == 0:
+        claim = Const("zeros", pos=claim.pos)  # `= 0` means the zero of the right shape
+    typer.u.soft = True
+    claim_shape = _typed(typer, claim, field)
+    typer.u.soft = False
+    note = _shape_note(typer, claim_shape, expected, expected_text, names)
+    taken = {d for decl in rule.symbols for d in decl.dims if isinstance(d, str)}
+    order = [wrt] + [s for s in used if s != wrt]
+    names = _name_dims(typer, [env[s] for s in order] + [expected, claim_shape], taken)
+    resolved = {s: (typer.u.name(env[s].rows, names), typer.u.name(env[s].cols, names))
+                for s in used}
+    dims = tuple(dict.fromkeys(d for shape in resolved.values() for d in shape
+                               if isinstance(d, str)))
+    implied = _domain_assumptions([f, claim])
+    for name, extra in implied.items():
+        assumptions.setdefault(name, set()).update(extra)
+    return Problem(
+        rule_id=rule.id, kind=kind, layout=rule.layout, wrt=wrt,
+        f=typer.resolve(f, names), claim=typer.resolve(claim, names), shapes=resolved, dims=dims,
+        assumptions={k: frozenset(v) for k, v in assumptions.items()},
+        expected=(typer.u.name(expected.rows, names), typer.u.name(expected.cols, names)),
+        claim_shape=(typer.u.name(claim_shape.rows, names), typer.u.name(claim_shape.cols, names)),
+        shape_note=note, display=display(kind, rule.layout, wrt, f, claim),
+    )
+
+
+def _typed(typer: Typer, node: Node, field: str) -> Shape:
+    try:
+        return typer.shape(node)
+    except RuleError as err:
+        err.field = err.field or field
+        raise
+
+
+def _expected_or_raise(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer,
+                       f_node: Node, wrt: str, field: str) -> tuple[Kind, Shape]:
+    try:
+        return _expected(kind, layout, f, x, typer, unicode(f_node), wrt)
+    except RuleError as err:
+        err.field = err.field or field
+        raise
+
+
+def _shape_note(typer: Typer, claim: Shape, expected: Shape, expected_text: str,
+                names: dict[Var, str]) -> str:
+    """Why the claim's shape is wrong, or "" when it is the derivative's shape."""
+    notes = [f"defined only when {a} = {b}" for a, b in typer.u.joined]
+    try:
+        typer.u.unify(claim.rows, expected.rows)
+        typer.u.unify(claim.cols, expected.cols)
+    except Conflict:
+        claim_text = typer.u.describe(claim, names)
+        lead = "even then " if notes else ""
+        notes.append(f"{lead}the claim is {claim_text} where the derivative is {expected_text}")
+    return "; ".join(notes)

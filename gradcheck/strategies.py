@@ -1,0 +1,137 @@
+"""Hypothesis strategies for a rule's inputs: sizes first, then every symbol, assumptions built in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from .problem import Problem
+
+Draw = Callable[[tuple[int, int]], np.ndarray]
+BOUND = 2.0  # entries in [-2, 2]: exp, det and inverses stay well inside float64's comfort
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One input for a rule: sizes, a value per symbol, and a direction for the wrt symbol."""
+
+    sizes: dict[str, int]
+    values: dict[str, np.ndarray]
+    direction: np.ndarray
+
+
+def _orthogonal(raw: np.ndarray) -> np.ndarray:
+    # The shift keeps QR well defined when hypothesis shrinks raw to zeros.
+    q, r = np.linalg.qr(raw + 2.5 * np.eye(len(raw)))
+    return q * np.sign(np.where(np.diag(r) == 0, 1.0, np.diag(r)))
+
+
+def _away_from_zero(raw: np.ndarray, floor: float = 0.5) -> np.ndarray:
+    return np.where(raw < 0, -1.0, 1.0) * (floor + np.abs(raw))
+
+
+def build_value(assumptions: frozenset[str], rows: int, cols: int, draw: Draw) -> np.ndarray:
+    """A value of shape rows × cols satisfying `assumptions`, built from drawn raw entries."""
+    a = assumptions
+    if "orthogonal" in a:
+        return _orthogonal(draw((rows, rows)))
+    if "spd" in a:
+        raw = draw((rows, rows))
+        return raw @ raw.T / BOUND + 0.5 * np.eye(rows)
+    if "diagonal" in a:
+        entries = draw((rows, 1))[:, 0]
+        if a & {"positive"}:
+            entries = 0.5 + np.abs(entries)
+        elif a & {"invertible", "posdet", "nonzero"}:
+            entries = _away_from_zero(entries)
+        return np.diag(entries)
+    if a & {"invertible", "posdet"}:
+        return _invertible(a, rows, draw)
+    raw = draw((rows, cols))
+    if "symmetric" in a:
+        return (raw + raw.T) / 2
+    if "probability" in a:
+        weights = 0.1 + np.abs(raw)
+        return weights / weights.sum()
+    if "positive" in a:
+        return 0.1 + np.abs(raw)
+    if "nonzero" in a:
+        raw = raw.copy()
+        raw.flat[0] = _away_from_zero(np.array(raw.flat[0]))
+    return raw
+
+
+def _invertible(a: frozenset[str], n: int, draw: Draw) -> np.ndarray:
+    """Q₁ diag(s) Q₂ᵀ with singular values in [0.5, 2.5]: invertible and well conditioned."""
+    left = _orthogonal(draw((n, n)))
+    s = 0.5 + np.abs(draw((n, 1))[:, 0])
+    if "symmetric" in a:
+        value = left @ np.diag(_away_from_zero(draw((n, 1))[:, 0])) @ left.T
+    else:
+        value = left @ np.diag(s) @ _orthogonal(draw((n, n))).T
+    if "posdet" in a and np.linalg.det(value) < 0:
+        value = value.copy()
+        value[0] *= -1  # still invertible, now with a positive determinant
+        if "symmetric" in a:
+            value[:, 0] *= -1
+    return value
+
+
+def build_direction(assumptions: frozenset[str], value: np.ndarray, draw: Draw) -> np.ndarray:
+    """A direction dX that stays inside the set the assumptions describe."""
+    raw = draw(value.shape)
+    if "orthogonal" in assumptions:
+        skew = draw((value.shape[0], value.shape[0]))
+        return value @ (skew - skew.T)
+    if assumptions & {"symmetric", "spd"}:
+        return (raw + raw.T) / 2
+    if "diagonal" in assumptions:
+        return np.diag(np.diag(raw))
+    if "probability" in assumptions:
+        return raw - raw.mean()
+    return raw
+
+
+def build_sample(problem: Problem, sizes: dict[str, int], draw: Draw) -> Sample:
+    """Every symbol's value and the direction, drawn through `draw`."""
+    values = {}
+    for name in problem.shapes:
+        rows, cols = problem.symbol_size(name, sizes)
+        values[name] = build_value(problem.assumptions.get(name, frozenset()), rows, cols, draw)
+    wrt_assumptions = problem.assumptions.get(problem.wrt, frozenset())
+    direction = build_direction(wrt_assumptions, values[problem.wrt], draw)
+    return Sample(dict(sizes), values, direction)
+
+
+def entries(shape: tuple[int, int]) -> st.SearchStrategy[np.ndarray]:
+    """Bounded, finite float64 entries; hypothesis shrinks them towards 0 and simple values."""
+    elements = st.floats(-BOUND, BOUND, allow_nan=False, allow_infinity=False)
+    return arrays(np.float64, shape, elements=elements, fill=st.nothing())
+
+
+def sizes_for(problem: Problem, max_size: int = 4) -> st.SearchStrategy[dict[str, int]]:
+    """One size per dimension name; names shared between symbols get the same size."""
+    return st.fixed_dictionaries({d: st.integers(1, max_size) for d in problem.dims})
+
+
+def from_problem(problem: Problem, max_size: int = 4,
+                 sizes: st.SearchStrategy[dict[str, int]] | None = None) -> st.SearchStrategy[Sample]:
+    """Inputs for `problem`: sizes first, then every symbol, assumptions built by construction."""
+
+    @st.composite
+    def samples(draw: Any) -> Sample:
+        chosen = draw(sizes if sizes is not None else sizes_for(problem, max_size))
+        return build_sample(problem, chosen, lambda shape: draw(entries(shape)))
+
+    return samples()
+
+
+def sample_point(problem: Problem, sizes: dict[str, int], seed: int) -> Sample:
+    """A generic (not shrunk) input at fixed sizes, for the cross-check of the two oracles."""
+    rng = np.random.default_rng(seed)
+    return build_sample(problem, sizes, lambda shape: rng.uniform(-BOUND, BOUND, shape))
