@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .model import Diagnostic, Options, Report, Rule, Status, Verdict
+from .model import Diagnostic, Expect, Options, Report, Rule, Status, Verdict
 
 
-def list_rules(paths: Sequence[str | Path] | None = None, *, keyword: str | None = None,
-               tags: Sequence[str] = ()) -> tuple[list[Rule], list[Diagnostic]]:
+def list_rules(
+    paths: Sequence[str | Path] | None = None,
+    *,
+    keyword: str | None = None,
+    tags: Sequence[str] = (),
+) -> tuple[list[Rule], list[Diagnostic]]:
     """The rules in `paths` (default: the bundled catalog), selected by keyword and tags."""
     from .catalog import bundled_catalog, load_paths, select
 
@@ -17,8 +21,13 @@ def list_rules(paths: Sequence[str | Path] | None = None, *, keyword: str | None
     return select(rules, keyword=keyword, tags=tags), diagnostics
 
 
-def verify(paths: Sequence[str | Path] | None = None, *, keyword: str | None = None,
-           tags: Sequence[str] = (), options: Options | None = None) -> Report:
+def verify(
+    paths: Sequence[str | Path] | None = None,
+    *,
+    keyword: str | None = None,
+    tags: Sequence[str] = (),
+    options: Options | None = None,
+) -> Report:
     """Check every selected rule in `paths` (default: the bundled catalog)."""
     from .verify import verify_rules
 
@@ -26,9 +35,14 @@ def verify(paths: Sequence[str | Path] | None = None, *, keyword: str | None = N
     return verify_rules(rules, diagnostics, options or Options())
 
 
-def check_report(claim: str, *, assume: Mapping[str, Sequence[str]] | None = None,
-                 layout: str = "denominator", symbols: Mapping[str, str] | None = None,
-                 options: Options | None = None) -> Report:
+def check_report(
+    claim: str,
+    *,
+    assume: Mapping[str, Sequence[str]] | None = None,
+    layout: str = "denominator",
+    symbols: Mapping[str, str] | None = None,
+    options: Options | None = None,
+) -> Report:
     """Check one claim typed as text; a Report with its one verdict (or its errors)."""
     from .catalog import rule_from_claim
     from .verify import verify_rules
@@ -37,21 +51,27 @@ def check_report(claim: str, *, assume: Mapping[str, Sequence[str]] | None = Non
     return verify_rules([rule] if rule else [], diagnostics, options or Options())
 
 
-def check(claim: str, *, assume: Mapping[str, Sequence[str]] | None = None,
-          layout: str = "denominator", symbols: Mapping[str, str] | None = None,
-          seed: int = 0, examples: int | None = None) -> Verdict:
+def check(
+    claim: str,
+    *,
+    assume: Mapping[str, Sequence[str]] | None = None,
+    layout: str = "denominator",
+    symbols: Mapping[str, str] | None = None,
+    seed: int = 0,
+    examples: int | None = None,
+) -> Verdict:
     """The verdict on one claim, e.g. `check("∇_x (xᵀAx) = 2Ax", assume={"A": ["symmetric"]})`."""
     options = Options(seed=seed, examples=examples or Options().examples)
     report = check_report(claim, assume=assume, layout=layout, symbols=symbols, options=options)
     if report.verdicts:
         return report.verdicts[0]
     first = report.errors[0] if report.errors else None
-    return Verdict(rule_id="claim", status=Status.ILL_FORMED, expect=_holds(), display=claim,
-                   message=first.message if first else "unreadable claim",
-                   position=first.position if first else None, diagnostics=report.errors)
-
-
-def _holds():  # type: ignore[no-untyped-def]
-    from .model import Expect
-
-    return Expect.HOLDS
+    return Verdict(
+        rule_id="claim",
+        status=Status.ILL_FORMED,
+        expect=Expect.HOLDS,
+        display=claim,
+        message=first.message if first else "unreadable claim",
+        position=first.position if first else None,
+        diagnostics=report.errors,
+    )

@@ -17,8 +17,24 @@ from ruamel.yaml.reader import ReaderError
 from gradcheck import model
 from gradcheck.model import Diagnostic, Expect, Kind, Layout, Position, Rule, SymbolDecl
 
-FIELDS = ("id", "title", "source", "note", "claim", "f", "wrt", "gradient", "jacobian",
-          "hessian", "differential", "symbols", "assume", "layout", "expect", "tags")
+FIELDS = (
+    "id",
+    "title",
+    "source",
+    "note",
+    "claim",
+    "f",
+    "wrt",
+    "gradient",
+    "jacobian",
+    "hessian",
+    "differential",
+    "symbols",
+    "assume",
+    "layout",
+    "expect",
+    "tags",
+)
 _KINDS = tuple(kind.value for kind in Kind)
 # The spec says [a-z0-9][a-z0-9._-]*, but its acceptance file has ids like `trace-AXB`.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -30,8 +46,16 @@ _COMMA = "\ue000"
 _MATRIX = re.compile(r"\bmatrix\s*\([^()\n]*\)")
 _QUOTES = (scalarstring.SingleQuotedScalarString, scalarstring.DoubleQuotedScalarString)
 _BLOCKS = (scalarstring.LiteralScalarString, scalarstring.FoldedScalarString)
-_ALIASES = {"assumptions": "assume", "assumes": "assume", "shape": "symbols", "shapes": "symbols",
-            "comment": "note", "description": "note", "reference": "source", "name": "title"}
+_ALIASES = {
+    "assumptions": "assume",
+    "assumes": "assume",
+    "shape": "symbols",
+    "shapes": "symbols",
+    "comment": "note",
+    "description": "note",
+    "reference": "source",
+    "name": "title",
+}
 _KINDS_HINT = "one of gradient|jacobian|hessian|differential"
 _FORM_HINT = f'write `claim: "∇_x f = g"`, or `f`, `wrt` and {_KINDS_HINT}'
 _DECL_HINT = "write scalar, vector(n) or matrix(m, n); a dimension is a name or a positive integer"
@@ -66,8 +90,9 @@ def bundled_catalog() -> Path:
     return here / "rules"  # pyproject maps package `gradcheck.rules` to the top-level rules/
 
 
-def select(rules: Sequence[Rule], *, keyword: str | None = None,
-           tags: Sequence[str] = ()) -> list[Rule]:
+def select(
+    rules: Sequence[Rule], *, keyword: str | None = None, tags: Sequence[str] = ()
+) -> list[Rule]:
     """Rules whose id, title or a tag contains `keyword` (any case) and that carry one of `tags`."""
     word = keyword.casefold() if keyword else None
     wanted = {tag.casefold() for tag in tags}
@@ -81,9 +106,14 @@ def select(rules: Sequence[Rule], *, keyword: str | None = None,
     return [rule for rule in rules if keep(rule)]
 
 
-def rule_from_claim(claim: str, *, assume: Mapping[str, Sequence[str]] | None = None,
-                    layout: str = "denominator", symbols: Mapping[str, str] | None = None,
-                    rule_id: str = "claim") -> tuple[Rule | None, list[Diagnostic]]:
+def rule_from_claim(
+    claim: str,
+    *,
+    assume: Mapping[str, Sequence[str]] | None = None,
+    layout: str = "denominator",
+    symbols: Mapping[str, str] | None = None,
+    rule_id: str = "claim",
+) -> tuple[Rule | None, list[Diagnostic]]:
     """A rule for a claim typed on the command line, validated like a rule in a file."""
     node: dict[str, Any] = {"id": rule_id, "claim": claim, "layout": layout}
     if symbols:
@@ -126,17 +156,28 @@ def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
     for path in map(Path, paths):
         found: list[Path] = []
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*")
-                           if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml") and p.is_file()
+            )
             if not found:
-                diagnostics.append(Diagnostic(Position(str(path), 1, 1), "no *.yaml or *.yml "
-                                              "file in this folder", "name a folder of rules"))
+                diagnostics.append(
+                    Diagnostic(
+                        Position(str(path), 1, 1),
+                        "no *.yaml or *.yml file in this folder",
+                        "name a folder of rules",
+                    )
+                )
         elif path.exists():
             found = [path]
         else:
             siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
-            diagnostics.append(Diagnostic(Position(str(path), 1, 1), "no such file or folder",
-                                          _suggest(path.name, siblings, "check the path")))
+            diagnostics.append(
+                Diagnostic(
+                    Position(str(path), 1, 1),
+                    "no such file or folder",
+                    _suggest(path.name, siblings, "check the path"),
+                )
+            )
         for file in found:
             files.setdefault(file.resolve(), file)
     return list(files.values()), diagnostics
@@ -147,10 +188,14 @@ def _unique(rules: list[Rule], diags: list[Diagnostic]) -> tuple[list[Rule], lis
     first: dict[str, Rule] = {}
     for rule in rules:
         if rule.id in first:
-            diags.append(Diagnostic(
-                rule.position_of("id"),
-                f"duplicate rule id '{rule.id}' (first at {first[rule.id].position_of('id')})",
-                "ids are unique across a catalog: rename one of the two rules", rule.id))
+            diags.append(
+                Diagnostic(
+                    rule.position_of("id"),
+                    f"duplicate rule id '{rule.id}' (first at {first[rule.id].position_of('id')})",
+                    "ids are unique across a catalog: rename one of the two rules",
+                    rule.id,
+                )
+            )
         else:
             first[rule.id] = rule
     return list(first.values()), diags
@@ -187,8 +232,11 @@ def _yaml_diagnostic(file: str, text: str, exc: YAMLError) -> Diagnostic:
     if isinstance(exc, ReaderError):
         before = text[: exc.position]
         where = Position(file, before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)
-        return Diagnostic(where, f"invalid YAML: character #x{exc.character:04x} "
-                          f"is not allowed", "remove the control character")
+        return Diagnostic(
+            where,
+            f"invalid YAML: character #x{exc.character:04x} is not allowed",
+            "remove the control character",
+        )
     if "escape" in problem:
         hint = "in double quotes a backslash is an escape: write LaTeX claims in single quotes"
     elif "'\\t'" in problem:
@@ -198,8 +246,9 @@ def _yaml_diagnostic(file: str, text: str, exc: YAMLError) -> Diagnostic:
     else:
         hint = _QUOTE_HINT
     context = getattr(exc, "context", None)
-    return Diagnostic(where, f"invalid YAML: {problem}" + (f" ({context})" if context else ""),
-                      hint)
+    return Diagnostic(
+        where, f"invalid YAML: {problem}" + (f" ({context})" if context else ""), hint
+    )
 
 
 def _read_document(doc: Any, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
@@ -220,11 +269,17 @@ def _read_document(doc: Any, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
         line, col = items.lc.item(index)
         rule_ctx = _Ctx(ctx.file, Position(ctx.file, line + 1, col + 1), ctx.lines)
         if tag := _own_tag(item):
-            rule_ctx.error(rule_ctx.base, f"YAML tag {tag} is not allowed in a rule file",
-                           "rule files are plain data: remove the tag")
+            rule_ctx.error(
+                rule_ctx.base,
+                f"YAML tag {tag} is not allowed in a rule file",
+                "rule files are plain data: remove the tag",
+            )
         elif not isinstance(item, Mapping):
-            rule_ctx.error(rule_ctx.base, f"rule {index + 1} is {_describe(item)}, not a mapping",
-                           "write each rule as `- id: ...` with its other keys below it")
+            rule_ctx.error(
+                rule_ctx.base,
+                f"rule {index + 1} is {_describe(item)}, not a mapping",
+                "write each rule as `- id: ...` with its other keys below it",
+            )
         elif (rule := _parse_rule(item, rule_ctx)) is not None:
             rules.append(rule)
         ctx.diags += sorted(rule_ctx.diags, key=lambda d: (d.position.line, d.position.column))
@@ -237,27 +292,42 @@ def _parse_rule(node: Mapping[Any, Any], ctx: _Ctx) -> Rule | None:
     ctx.rule_id = _restore(label) if isinstance(label, str) and label else None
     for key, value in node.items():
         if tag := _bad_tag(value):
-            ctx.error(ctx.at(node, key), f"YAML tag {tag} is not allowed in a rule file",
-                      "rule files are plain data: remove the tag")
+            ctx.error(
+                ctx.at(node, key),
+                f"YAML tag {tag} is not allowed in a rule file",
+                "rule files are plain data: remove the tag",
+            )
     if ctx.diags:
         return None
     rule_id = _read_id(node, ctx)
     for key in node:
         if not (isinstance(key, str) and key in FIELDS):
-            hint = _suggest(_ALIASES.get(str(key).lower(), str(key)), FIELDS,
-                            "allowed: " + ", ".join(FIELDS))
+            hint = _suggest(
+                _ALIASES.get(str(key).lower(), str(key)), FIELDS, "allowed: " + ", ".join(FIELDS)
+            )
             ctx.error(ctx.at(node, key, of_key=True), f"unknown key '{key}' in a rule", hint)
     fields: dict[str, Any] = _read_form(node, ctx)
-    fields.update(symbols=_read_symbols(node, ctx), assume=_read_assume(node, ctx),
-                  title=_text(node, "title", ctx), source=_text(node, "source", ctx),
-                  tags=_read_tags(node, ctx))
+    fields.update(
+        symbols=_read_symbols(node, ctx),
+        assume=_read_assume(node, ctx),
+        title=_text(node, "title", ctx),
+        source=_text(node, "source", ctx),
+        tags=_read_tags(node, ctx),
+    )
     layout, expect = _choice(node, "layout", Layout, ctx), _choice(node, "expect", Expect, ctx)
     _text(node, "note", ctx)
     if ctx.diags or rule_id is None:
         return None
     positions, quoted = _where(node, ctx)
-    return Rule(id=rule_id, position=ctx.base, layout=layout or Layout.DENOMINATOR,
-                expect=expect or Expect.HOLDS, positions=positions, quoted=quoted, **fields)
+    return Rule(
+        id=rule_id,
+        position=ctx.base,
+        layout=layout or Layout.DENOMINATOR,
+        expect=expect or Expect.HOLDS,
+        positions=positions,
+        quoted=quoted,
+        **fields,
+    )
 
 
 def _read_id(node: Mapping[Any, Any], ctx: _Ctx) -> str | None:
@@ -268,8 +338,11 @@ def _read_id(node: Mapping[Any, Any], ctx: _Ctx) -> str | None:
     text = _text(node, "id", ctx)
     if text is not None and not _ID.fullmatch(text):
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "rule-1"
-        ctx.error(ctx.at(node, "id"), f"id '{text}' is not a valid id",
-                  f"use letters, digits, '.', '_', '-', e.g. '{slug}'")
+        ctx.error(
+            ctx.at(node, "id"),
+            f"id '{text}' is not a valid id",
+            f"use letters, digits, '.', '_', '-', e.g. '{slug}'",
+        )
         return None
     return text
 
@@ -281,8 +354,11 @@ def _read_form(node: Mapping[Any, Any], ctx: _Ctx) -> dict[str, Any]:
     if "claim" in node:
         if structured:
             keys = ", ".join(f"`{key}`" for key in structured)
-            ctx.error(ctx.at(node, structured[0]), f"`claim` and {keys} in one rule",
-                      f"keep either the claim, or `f`, `wrt` and {_KINDS_HINT}")
+            ctx.error(
+                ctx.at(node, structured[0]),
+                f"`claim` and {keys} in one rule",
+                f"keep either the claim, or `f`, `wrt` and {_KINDS_HINT}",
+            )
         return {"claim": _text(node, "claim", ctx)}
     if not structured:
         ctx.error(ctx.base, "the rule states nothing: no `claim` and no `f`", _FORM_HINT)
@@ -293,11 +369,18 @@ def _read_form(node: Mapping[Any, Any], ctx: _Ctx) -> dict[str, Any]:
     if not kinds:
         ctx.error(ctx.base, "no derivative is stated", f"add {_KINDS_HINT}")
     for extra in kinds[1:]:
-        ctx.error(ctx.at(node, extra), f"both `{kinds[0]}` and `{extra}` in one rule",
-                  "state one derivative per rule: split it into two rules")
+        ctx.error(
+            ctx.at(node, extra),
+            f"both `{kinds[0]}` and `{extra}` in one rule",
+            "state one derivative per rule: split it into two rules",
+        )
     rhs = [_text(node, key, ctx, number_ok=True) for key in kinds]
-    return {"f": _text(node, "f", ctx, number_ok=True), "wrt": _text(node, "wrt", ctx),
-            "kind": Kind(kinds[0]) if kinds else None, "rhs": rhs[0] if rhs else None}
+    return {
+        "f": _text(node, "f", ctx, number_ok=True),
+        "wrt": _text(node, "wrt", ctx),
+        "kind": Kind(kinds[0]) if kinds else None,
+        "rhs": rhs[0] if rhs else None,
+    }
 
 
 def _read_symbols(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[SymbolDecl, ...]:
@@ -323,23 +406,33 @@ def _read_assume(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[tuple[str, tuple[s
     for name, raw, where in _entries(node, "assume", ctx, "{A: [symmetric]}"):
         names = _strings(raw)
         if names is None:
-            ctx.error(where, f"assume {name}: {_describe(raw)}, not a list of names",
-                      f"write {name}: [symmetric]; {known}")
+            ctx.error(
+                where,
+                f"assume {name}: {_describe(raw)}, not a list of names",
+                f"write {name}: [symmetric]; {known}",
+            )
             continue
         for bad in (a for a in names if a not in model.ASSUMPTIONS):
-            ctx.error(where, f"unknown assumption '{bad}' for {name}",
-                      _suggest(bad.lower(), model.ASSUMPTIONS, known))
+            ctx.error(
+                where,
+                f"unknown assumption '{bad}' for {name}",
+                _suggest(bad.lower(), model.ASSUMPTIONS, known),
+            )
         found.append((name, tuple(dict.fromkeys(names))))
     return tuple(found)
 
 
-def _entries(node: Mapping[Any, Any], field: str, ctx: _Ctx,
-             example: str) -> list[tuple[str, Any, Position]]:
+def _entries(
+    node: Mapping[Any, Any], field: str, ctx: _Ctx, example: str
+) -> list[tuple[str, Any, Position]]:
     """(name, value, where) under `symbols` or `assume`; a name is one word without spaces."""
     table = node.get(field)
     if table is not None and not isinstance(table, Mapping):
-        ctx.error(ctx.at(node, field), f"`{field}` is {_describe(table)}, not a mapping",
-                  f"write {field}: {example}")
+        ctx.error(
+            ctx.at(node, field),
+            f"`{field}` is {_describe(table)}, not a mapping",
+            f"write {field}: {example}",
+        )
     if not isinstance(table, Mapping):
         return []
     entries = []
@@ -347,8 +440,11 @@ def _entries(node: Mapping[Any, Any], field: str, ctx: _Ctx,
         if isinstance(name, str) and re.fullmatch(r"\S+", name):
             entries.append((name, raw, ctx.at(table, name)))
         else:
-            ctx.error(ctx.at(table, name, of_key=True), f"{field}: '{name}' is not a name",
-                      "a name is one word without spaces, e.g. A, x, W1, b_2, λ")
+            ctx.error(
+                ctx.at(table, name, of_key=True),
+                f"{field}: '{name}' is not a name",
+                "a name is one word without spaces, e.g. A, x, W1, b_2, λ",
+            )
     return entries
 
 
@@ -369,8 +465,11 @@ def _choice(node: Mapping[Any, Any], key: str, enum: type[_E], ctx: _Ctx) -> _E 
     names = [member.value for member in enum]
     if text is None or text in names:
         return None if text is None else enum(text)
-    ctx.error(ctx.at(node, key), f"`{key}` is '{text}', not {' or '.join(names)}",
-              _suggest(text.lower(), names, "write " + " or ".join(names)))
+    ctx.error(
+        ctx.at(node, key),
+        f"`{key}` is '{text}', not {' or '.join(names)}",
+        _suggest(text.lower(), names, "write " + " or ".join(names)),
+    )
     return None
 
 
@@ -387,8 +486,11 @@ def _text(node: Mapping[Any, Any], key: str, ctx: _Ctx, *, number_ok: bool = Fal
         ctx.error(ctx.at(node, key), f"`{key}` is empty", f"write the {key} after '{key}:'")
     else:
         example = value if isinstance(value, int | float) else "..."
-        ctx.error(ctx.at(node, key), f"`{key}` is {_describe(value)}, not a string",
-                  f'quote it: {key}: "{example}"')
+        ctx.error(
+            ctx.at(node, key),
+            f"`{key}` is {_describe(value)}, not a string",
+            f'quote it: {key}: "{example}"',
+        )
     return None
 
 

@@ -33,14 +33,17 @@ def _parse_assume(values: list[str] | None) -> dict[str, list[str]]:
         name, sep, props = (part.strip() for part in value.partition(":"))
         names = [p.strip() for p in props.split(",") if p.strip()]
         if not (sep and name and names):
-            raise typer.BadParameter(f"{value!r}: write SYMBOL:PROPERTY[,PROPERTY...], "
-                                     "e.g. A:symmetric or A:symmetric,invertible",
-                                     param_hint="'--assume'")
+            raise typer.BadParameter(
+                f"{value!r}: write SYMBOL:PROPERTY[,PROPERTY...], "
+                "e.g. A:symmetric or A:symmetric,invertible",
+                param_hint="'--assume'",
+            )
         unknown = [p for p in names if p not in ASSUMPTIONS]
         if unknown:
-            raise typer.BadParameter(f"unknown assumption {unknown[0]!r} in {value!r}; "
-                                     f"known: {', '.join(ASSUMPTIONS)}",
-                                     param_hint="'--assume'")
+            raise typer.BadParameter(
+                f"unknown assumption {unknown[0]!r} in {value!r}; known: {', '.join(ASSUMPTIONS)}",
+                param_hint="'--assume'",
+            )
         assume.setdefault(name, []).extend(p for p in names if p not in assume.get(name, []))
     return assume
 
@@ -51,16 +54,22 @@ def _parse_symbols(values: list[str] | None) -> dict[str, str]:
     for value in values or []:
         name, sep, decl = (part.strip() for part in value.partition(":"))
         if not (sep and name and _SYMBOL_DECL.fullmatch(decl)):
-            raise typer.BadParameter(f"{value!r}: write NAME:scalar, NAME:vector(n) "
-                                     "or NAME:matrix(m, n)", param_hint="'--symbol'")
+            raise typer.BadParameter(
+                f"{value!r}: write NAME:scalar, NAME:vector(n) or NAME:matrix(m, n)",
+                param_hint="'--symbol'",
+            )
         symbols[name] = decl
     return symbols
 
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(exists=True, show_default=False, metavar="PATH",
-                   help="Rule files or directories (default: the bundled catalog)."),
+    typer.Argument(
+        exists=True,
+        show_default=False,
+        metavar="PATH",
+        help="Rule files or directories (default: the bundled catalog).",
+    ),
 ]
 KeywordOpt = Annotated[
     str | None,
@@ -71,13 +80,15 @@ TagOpt = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated inputs.")]
-ExamplesOpt = Annotated[
-    int, typer.Option("--examples", min=1, help="Generated inputs per rule.")
-]
+ExamplesOpt = Annotated[int, typer.Option("--examples", min=1, help="Generated inputs per rule.")]
 TimeoutOpt = Annotated[
     float,
-    typer.Option("--symbolic-timeout", min=0.0, metavar="SECONDS",
-                 help="Time limit of the sympy proof per rule."),
+    typer.Option(
+        "--symbolic-timeout",
+        min=0.0,
+        metavar="SECONDS",
+        help="Time limit of the sympy proof per rule.",
+    ),
 ]
 
 
@@ -112,14 +123,20 @@ def check(
     ],
     assume: Annotated[
         list[str] | None,
-        typer.Option("--assume", metavar="SYMBOL:PROP[,PROP]",
-                     help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable)."),
+        typer.Option(
+            "--assume",
+            metavar="SYMBOL:PROP[,PROP]",
+            help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
+        ),
     ] = None,
     layout: Annotated[Layout, typer.Option("--layout", help="Layout of ∇.")] = Layout.DENOMINATOR,
     symbol: Annotated[
         list[str] | None,
-        typer.Option("--symbol", metavar="NAME:DECL",
-                     help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable)."),
+        typer.Option(
+            "--symbol",
+            metavar="NAME:DECL",
+            help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable).",
+        ),
     ] = None,
     fmt: FormatOpt = Format.TABLE,
     seed: SeedOpt = _DEFAULTS.seed,
@@ -131,8 +148,13 @@ def check(
     from gradcheck import api
 
     options = Options(seed=seed, examples=examples, symbolic_timeout=symbolic_timeout)
-    report = api.check_report(claim, assume=assumptions or None, layout=layout.value,
-                              symbols=symbols or None, options=options)
+    report = api.check_report(
+        claim,
+        assume=assumptions or None,
+        layout=layout.value,
+        symbols=symbols or None,
+        options=options,
+    )
     _finish(report, fmt, detail=True)
 
 

@@ -25,12 +25,21 @@ def cross_check(problem: Problem, at: SizeResult, seed: int, tries: int = 5) -> 
             continue  # outside f's domain; draw another point
         point = {}
         for name, matrix in at.mats.items():
-            point.update({s: sp.Float(float(v), 30) for s, v in
-                          zip(matrix, sample.values[name].reshape(-1), strict=True)})
+            point.update(
+                {
+                    s: sp.Float(float(v), 30)
+                    for s, v in zip(matrix, sample.values[name].reshape(-1), strict=True)
+                }
+            )
         if at.direction is not None:
-            point.update({s: sp.Float(float(v), 30) for s, v in
-                          zip(at.direction, sample.direction.reshape(-1), strict=True)})
-        exact = np.array(at.derivative.xreplace(point).evalf(20).tolist(), dtype=complex)
+            point.update(
+                {
+                    s: sp.Float(float(v), 30)
+                    for s, v in zip(at.direction, sample.direction.reshape(-1), strict=True)
+                }
+            )
+        assert at.derivative is not None
+        exact = np.array(at.derivative.xreplace(point).evalf(20).tolist(), dtype=np.complex128)
         if np.abs(exact.imag).max(initial=0) > 1e-12 or exact.shape != autograd.shape:
             continue
         diff = float(np.abs(exact.real - autograd).max(initial=0.0))
@@ -38,5 +47,9 @@ def cross_check(problem: Problem, at: SizeResult, seed: int, tries: int = 5) -> 
         agreed = diff <= 1e-8 * scale
         detail = "" if agreed else f"max difference {diff:.3g} at sizes {dict(at.sizes)}"
         return CrossCheck(agreed=agreed, max_diff=diff, sizes=sizes, detail=detail)
-    return CrossCheck(agreed=True, max_diff=0.0, sizes=sizes,
-                      detail="no sample point inside the domain of f; not compared")
+    return CrossCheck(
+        agreed=True,
+        max_diff=0.0,
+        sizes=sizes,
+        detail="no sample point inside the domain of f; not compared",
+    )

@@ -1,16 +1,17 @@
-"""The torch side: float64 lowering, the true derivative by torch.func, the counterexample search."""
+"""The torch side: float64 lowering, the true derivative by torch.func, counterexamples."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from .lang.ast import Call, Const, Dir, Node, Num, Sym
@@ -57,16 +58,23 @@ TORCH: dict[str, Callable[..., Tensor]] = {
     "div": lambda a, b: _scalar_or(a, b, torch.div),
     "neg": torch.neg,
     "matmul": _matmul,
-    "pow": lambda a, b: a ** b,
-    "sup": lambda a, b: a ** b if a.shape == (1, 1) else torch.linalg.matrix_power(a, int(b)),
+    "pow": lambda a, b: a**b,
+    "sup": lambda a, b: a**b if a.shape == (1, 1) else torch.linalg.matrix_power(a, int(b)),
     "matpow": lambda a, b: torch.linalg.matrix_power(a, int(b)),
     "T": lambda a: a.T,
     "inv": torch.linalg.inv,
     "norm": lambda a: _scalar(torch.sqrt((a * a).sum())),
     "fro": lambda a: _scalar(torch.sqrt((a * a).sum())),
-    "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "sin": torch.sin, "cos": torch.cos,
-    "tan": torch.tan, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-    "softplus": torch.nn.functional.softplus, "abs": torch.abs,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tan": torch.tan,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softplus": torch.nn.functional.softplus,
+    "abs": torch.abs,
     "detach": lambda a: a.detach(),
     "sum": lambda a: _scalar(a.sum()),
     "logsumexp": lambda a: _scalar(torch.logsumexp(a.reshape(-1), dim=0)),
@@ -78,8 +86,12 @@ TORCH: dict[str, Callable[..., Tensor]] = {
 }
 
 
-def evaluate(node: Node, values: dict[str, Tensor], sizes: dict[str, int],
-             directions: dict[str, Tensor] | None = None) -> Tensor:
+def evaluate(
+    node: Node,
+    values: dict[str, Tensor],
+    sizes: dict[str, int],
+    directions: dict[str, Tensor] | None = None,
+) -> Tensor:
     """The value of `node` as a 2-D float64 tensor."""
     if isinstance(node, Sym):
         return values[node.name]
@@ -90,8 +102,10 @@ def evaluate(node: Node, values: dict[str, Tensor], sizes: dict[str, int],
         return directions[node.name]
     if isinstance(node, Const):
         rows, cols = (d if isinstance(d, int) else sizes[d] for d in node.dims)
-        maker = {"I": torch.eye, "ones": torch.ones, "zeros": torch.zeros}[node.name]
-        return maker(rows, cols, dtype=torch.float64)
+        if node.name == "I":
+            return torch.eye(rows, cols, dtype=torch.float64)
+        fill = torch.ones if node.name == "ones" else torch.zeros
+        return fill(rows, cols, dtype=torch.float64)
     assert isinstance(node, Call)
     args = [evaluate(a, values, sizes, directions) for a in node.args]
     if node.op in ("pow", "sup", "matpow") and isinstance(node.args[1], Num):
@@ -99,8 +113,9 @@ def evaluate(node: Node, values: dict[str, Tensor], sizes: dict[str, int],
     return TORCH[node.op](*args)
 
 
-def true_derivative(problem: Problem, values: dict[str, Tensor], sizes: dict[str, int],
-                    direction: Tensor) -> Tensor:
+def true_derivative(
+    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int], direction: Tensor
+) -> Tensor:
     """The derivative the claim must equal, arranged as spec §3 says, by torch.func."""
     x = values[problem.wrt]
 
@@ -146,7 +161,8 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     try:
         claimed = evaluate(problem.claim, values, sample.sizes, {problem.wrt: direction})
     except (ValueError, RuntimeError) as err:
-        return Comparison(true, None, math.inf, math.inf, False, f"the claim cannot be evaluated: {err}")
+        note = f"the claim cannot be evaluated: {err}"
+        return Comparison(true, None, math.inf, math.inf, False, note)
     if claimed.shape != true.shape:
         note = f"the claim is {_shape(claimed)} where the derivative is {_shape(true)}"
         return Comparison(true, claimed, math.inf, math.inf, False, note)
@@ -186,39 +202,94 @@ def rule_seed(global_seed: int, rule_id: str) -> int:
 def search(problem: Problem, options: Options) -> NumericEvidence:
     """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample."""
     start = time.perf_counter()
-    stats: dict[str, Any] = {"examples": 0, "abs": 0.0, "rel": 0.0, "failures": []}
+    outcome = _run(problem, options, None, options.examples)
+    counterexample = None
+    if outcome.failure is not None:
+        failure = _smallest(problem, options, outcome.failure)
+        counterexample = _counterexample(problem, *failure)
+    return NumericEvidence(
+        examples=outcome.examples,
+        max_abs_error=outcome.abs_error,
+        max_rel_error=outcome.rel_error,
+        rtol=options.rtol,
+        atol=options.atol,
+        counterexample=counterexample,
+        detail=outcome.detail,
+        seconds=time.perf_counter() - start,
+    )
 
-    @settings(max_examples=options.examples, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
-              verbosity=Verbosity.quiet, print_blob=False)
+
+@dataclass
+class _Outcome:
+    examples: int = 0
+    abs_error: float = 0.0
+    rel_error: float = 0.0
+    failure: tuple[Sample, Comparison] | None = None
+    detail: str = ""
+
+
+def _run(
+    problem: Problem, options: Options, sizes: dict[str, int] | None, examples: int
+) -> _Outcome:
+    """One hypothesis search, at drawn sizes or at fixed `sizes`."""
+    outcome = _Outcome()
+    failures: list[tuple[Sample, Comparison]] = []
+    strategy = from_problem(
+        problem, options.max_numeric_size, sizes=None if sizes is None else st.just(sizes)
+    )
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
     @seed(rule_seed(options.seed, problem.rule_id))
-    @given(from_problem(problem, options.max_numeric_size))
+    @given(strategy)
     def run(sample: Sample) -> None:
         result = compare(problem, sample, options.rtol, options.atol)
         if result is None:
             reject()
         assert result is not None
-        if not stats["failures"]:
-            stats["examples"] += 1
+        if not failures:
+            outcome.examples += 1
         if result.ok:
-            stats["abs"] = max(stats["abs"], result.abs_error)
-            stats["rel"] = max(stats["rel"], result.rel_error)
+            outcome.abs_error = max(outcome.abs_error, result.abs_error)
+            outcome.rel_error = max(outcome.rel_error, result.rel_error)
             return
-        stats["failures"].append((sample, result))
+        failures.append((sample, result))
         raise _Mismatch
 
-    counterexample, detail = None, ""
     try:
         run()
     except _Mismatch:
-        counterexample = _counterexample(problem, *stats["failures"][-1])
+        outcome.failure = failures[-1]  # hypothesis replays the shrunk example last
     except Unsatisfiable:
-        detail = "could not draw inputs inside the domain of f"
-    return NumericEvidence(
-        examples=stats["examples"], max_abs_error=stats["abs"], max_rel_error=stats["rel"],
-        rtol=options.rtol, atol=options.atol, counterexample=counterexample, detail=detail,
-        seconds=time.perf_counter() - start,
+        outcome.detail = "could not draw inputs inside the domain of f"
+    return outcome
+
+
+def _smallest(
+    problem: Problem, options: Options, failure: tuple[Sample, Comparison]
+) -> tuple[Sample, Comparison]:
+    """Hypothesis shrinks entries well but sizes less so: retry at each smaller size."""
+    found = failure[0].sizes
+    smaller = [
+        dict(zip(problem.dims, values, strict=True))
+        for values in itertools.product(*(range(1, found[d] + 1) for d in problem.dims))
+    ]
+    smaller = sorted(
+        (s for s in smaller if sum(s.values()) < sum(found.values())),
+        key=lambda s: (sum(s.values()), sorted(s.items())),
     )
+    for sizes in smaller[:8]:
+        retry = _run(problem, options, sizes, max(10, options.examples // 2))
+        if retry.failure is not None:
+            return retry.failure
+    return failure
 
 
 def _counterexample(problem: Problem, sample: Sample, result: Comparison) -> Counterexample:
@@ -226,7 +297,11 @@ def _counterexample(problem: Problem, sample: Sample, result: Comparison) -> Cou
     if problem.kind is Kind.DIFFERENTIAL:
         inputs.append((f"d{problem.wrt}", _matrix(sample.direction)))
     return Counterexample(
-        sizes=tuple(sorted(sample.sizes.items())), inputs=tuple(inputs),
-        true=_matrix(result.true), claimed=_matrix(result.claimed),
-        abs_error=result.abs_error, rel_error=result.rel_error, note=result.note,
+        sizes=tuple(sorted(sample.sizes.items())),
+        inputs=tuple(inputs),
+        true=_matrix(result.true),
+        claimed=_matrix(result.claimed),
+        abs_error=result.abs_error,
+        rel_error=result.rel_error,
+        note=result.note,
     )

@@ -30,7 +30,13 @@ class Op:
 
 def _fn(name: str, shape: str, *words: str, uni: str = "", latex: str = "", domain: str = "") -> Op:
     return Op(
-        name, 1, shape, words or (name,), uni or name, latex or rf"\operatorname{{{name}}}", name,
+        name,
+        1,
+        shape,
+        words or (name,),
+        uni or name,
+        latex or rf"\operatorname{{{name}}}",
+        name,
         domain,
     )
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .errors import RuleError
 from .lang.ast import Call, Const, Node, Num, Sym, directions_in, symbols_in, walk
@@ -14,7 +14,7 @@ from .model import Kind, Layout, Rule
 
 ResolvedDim = str | int
 SQUARE_ASSUMPTIONS = {"symmetric", "spd", "invertible", "orthogonal", "diagonal"}
-FRESH_NAMES = "n m k p q r s t u v".split()
+FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "u", "v"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node
     except RuleError as err:
         err.field = "f"
         raise
-    directions = {rule.wrt} if rule.kind is Kind.DIFFERENTIAL else set()
+    directions = {rule.wrt} if rule.kind is Kind.DIFFERENTIAL and rule.wrt else set()
     try:
         rhs = parse_expression(rule.rhs, declared, directions)
     except RuleError as err:
@@ -75,20 +75,30 @@ def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node
     return rule.kind, f, rule.wrt, rhs, field
 
 
-def _wrt(kind: Kind, f: Node, wrt: str | None, claim: Node, env: dict[str, Shape],
-         field: str) -> str:
+def _wrt(
+    kind: Kind, f: Node, wrt: str | None, claim: Node, env: dict[str, Shape], field: str
+) -> str:
     if wrt is not None:
         return wrt
     if kind is Kind.DIFFERENTIAL:
         found = directions_in(claim)
         if len(found) != 1:
-            raise RuleError("a differential names one direction, like dX", 0,
-                            "write d(f) = … with dX where X varies", field)
+            raise RuleError(
+                "a differential names one direction, like dX",
+                0,
+                "write d(f) = … with dX where X varies",
+                field,
+            )
         return found[0]
     candidates = [s for s in symbols_in(f) if env.get(s, _default(s)) != SCALAR]
     if len(candidates) != 1:
-        raise RuleError(f"∇ without a subscript needs exactly one vector or matrix in f, "
-                        f"found {', '.join(candidates) or 'none'}", 0, "write ∇_x", field)
+        raise RuleError(
+            f"∇ without a subscript needs exactly one vector or matrix in f, "
+            f"found {', '.join(candidates) or 'none'}",
+            0,
+            "write ∇_x",
+            field,
+        )
     return candidates[0]
 
 
@@ -116,30 +126,42 @@ def _apply_assumptions(rule: Rule, typer: Typer, used: list[str]) -> dict[str, s
     assumptions: dict[str, set[str]] = {}
     for name, names in rule.assume:
         if name not in used:
-            raise RuleError(f"assume names {name!r}, which the rule does not use", 0,
-                            f"use one of: {', '.join(used)}", f"assume.{name}")
+            raise RuleError(
+                f"assume names {name!r}, which the rule does not use",
+                0,
+                f"use one of: {', '.join(used)}",
+                f"assume.{name}",
+            )
         shape = typer.symbol(name)
         for assumption in names:
             if assumption in SQUARE_ASSUMPTIONS:
-                _require(typer, lambda s=shape: (typer.u.unify(s.rows, s.cols)),
-                         f"{assumption} needs a square matrix but {name} is "
-                         f"{typer.u.describe(shape)}", f"assume.{name}")
+                _require(
+                    typer,
+                    lambda s=shape: typer.u.unify(s.rows, s.cols),  # type: ignore[misc]
+                    f"{assumption} needs a square matrix but {name} is {typer.u.describe(shape)}",
+                    f"assume.{name}",
+                )
             if assumption == "probability" and not typer.u.is_one(shape.cols):
-                raise RuleError(f"probability needs a vector but {name} is "
-                                f"{typer.u.describe(shape)}", 0, "", f"assume.{name}")
+                raise RuleError(
+                    f"probability needs a vector but {name} is {typer.u.describe(shape)}",
+                    0,
+                    "",
+                    f"assume.{name}",
+                )
         assumptions[name] = set(names)
     return assumptions
 
 
-def _require(typer: Typer, action, message: str, field: str) -> None:  # type: ignore[no-untyped-def]
+def _require(typer: Typer, action: Callable[[], None], message: str, field: str) -> None:
     try:
         action()
     except Conflict:
         raise RuleError(message, 0, "", field) from None
 
 
-def _expected(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer, f_text: str,
-              wrt: str) -> tuple[Kind, Shape]:
+def _expected(
+    kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer, f_text: str, wrt: str
+) -> tuple[Kind, Shape]:
     u = typer.u
     if kind is Kind.DIFFERENTIAL:
         return kind, f
@@ -148,15 +170,20 @@ def _expected(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer, f_te
         return Kind.GRADIENT, x if layout is Layout.DENOMINATOR else Shape(x.cols, x.rows)
     if kind is Kind.HESSIAN:
         if not (u.scalar(f) and x_vector):
-            raise RuleError(f"a Hessian needs a scalar f and a vector {wrt}; f is "
-                            f"{u.describe(f)} and {wrt} is {u.describe(x)}", 0,
-                            "state other second derivatives as differentials")
+            raise RuleError(
+                f"a Hessian needs a scalar f and a vector {wrt}; f is "
+                f"{u.describe(f)} and {wrt} is {u.describe(x)}",
+                0,
+                "state other second derivatives as differentials",
+            )
         return kind, Shape(x.rows, x.rows)
-    if kind is Kind.GRADIENT and not (u.is_one(f.cols) or u.is_one(f.rows)) or not x_vector:
+    if (kind is Kind.GRADIENT and not (u.is_one(f.cols) or u.is_one(f.rows))) or not x_vector:
         raise RuleError(
             f"{f_text} is {u.describe(f)} and {wrt} is {u.describe(x)}: a derivative of a "
-            "matrix-valued f, or by a matrix, is only stated as a differential", 0,
-            "write it as  d(f) = …  with dX")
+            "matrix-valued f, or by a matrix, is only stated as a differential",
+            0,
+            "write it as  d(f) = …  with dX",
+        )
     length = f.rows if u.is_one(f.cols) else f.cols
     if layout is Layout.DENOMINATOR:
         return Kind.JACOBIAN, Shape(x.rows, length)
@@ -182,6 +209,15 @@ def _domain_assumptions(nodes: list[Node]) -> dict[str, set[str]]:
     return implied
 
 
+def _fix_dims(typer: Typer, order: list[str], taken: set[str]) -> None:
+    """Name f's inferred dimensions: f alone fixes the derivative's sizes, so a claim that
+    needs two of them equal is "defined only when m = n", not a smaller rule."""
+    names = _name_dims(typer, [typer.symbol(s) for s in order], taken)
+    for var, name in names.items():
+        typer.u.parent[var] = name
+    taken.update(names.values())
+
+
 def _name_dims(typer: Typer, shapes: list[Shape], taken: set[str]) -> dict[Var, str]:
     names: dict[Var, str] = {}
     fresh = (n for n in FRESH_NAMES + [f"n{i}" for i in range(2, 20)] if n not in taken)
@@ -196,11 +232,17 @@ def _name_dims(typer: Typer, shapes: list[Shape], taken: set[str]) -> dict[Var, 
 def display(kind: Kind, layout: Layout, wrt: str, f: Node, claim: Node) -> str:
     """The rule in Unicode math, as the table shows it."""
     f_text, g_text = unicode.wrap(f, ATOM), unicode(claim)
+    jacobian = (
+        f"∂{f_text}/∂{wrt} = {g_text}"
+        if layout is Layout.NUMERATOR
+        else f"∇_{wrt} {f_text} = {g_text}"
+    )
     text = {
         Kind.GRADIENT: f"∇_{wrt} {f_text} = {g_text}",
-        Kind.JACOBIAN: f"∂{f_text}/∂{wrt} = {g_text}",
+        Kind.JACOBIAN: jacobian,
         Kind.HESSIAN: f"∇²_{wrt} {f_text} = {g_text}",
-        Kind.DIFFERENTIAL: f"d{f_text} = {g_text}" if f_text.startswith("(")
+        Kind.DIFFERENTIAL: f"d{f_text} = {g_text}"
+        if f_text.startswith("(")
         else f"d({f_text}) = {g_text}",
     }[kind]
     return text + ("   [numerator layout]" if layout is Layout.NUMERATOR else "")
@@ -218,8 +260,9 @@ def compile_rule(rule: Rule) -> Problem:
     f_field = "claim" if rule.claim is not None else "f"
     f_shape = _typed(typer, f, f_field)
     x_shape = typer.symbol(wrt)
-    kind, expected = _expected_or_raise(kind, rule.layout, f_shape, x_shape, typer, f, wrt,
-                                        f_field)
+    taken = {d for decl in rule.symbols for d in decl.dims if isinstance(d, str)}
+    _fix_dims(typer, [wrt] + [s for s in symbols_in(f) if s != wrt], taken)
+    kind, expected = _expected_or_raise(kind, rule.layout, f_shape, x_shape, typer, f, wrt, f_field)
     names: dict[Var, str] = {}
     expected_text = typer.u.describe(expected, names)
     if isinstance(claim, Num) and claim.value == 0:
@@ -228,23 +271,31 @@ def compile_rule(rule: Rule) -> Problem:
     claim_shape = _typed(typer, claim, field)
     typer.u.soft = False
     note = _shape_note(typer, claim_shape, expected, expected_text, names)
-    taken = {d for decl in rule.symbols for d in decl.dims if isinstance(d, str)}
     order = [wrt] + [s for s in used if s != wrt]
     names = _name_dims(typer, [env[s] for s in order] + [expected, claim_shape], taken)
-    resolved = {s: (typer.u.name(env[s].rows, names), typer.u.name(env[s].cols, names))
-                for s in used}
-    dims = tuple(dict.fromkeys(d for shape in resolved.values() for d in shape
-                               if isinstance(d, str)))
+    resolved = {
+        s: (typer.u.name(env[s].rows, names), typer.u.name(env[s].cols, names)) for s in used
+    }
+    dims = tuple(
+        dict.fromkeys(d for shape in resolved.values() for d in shape if isinstance(d, str))
+    )
     implied = _domain_assumptions([f, claim])
     for name, extra in implied.items():
         assumptions.setdefault(name, set()).update(extra)
     return Problem(
-        rule_id=rule.id, kind=kind, layout=rule.layout, wrt=wrt,
-        f=typer.resolve(f, names), claim=typer.resolve(claim, names), shapes=resolved, dims=dims,
+        rule_id=rule.id,
+        kind=kind,
+        layout=rule.layout,
+        wrt=wrt,
+        f=typer.resolve(f, names),
+        claim=typer.resolve(claim, names),
+        shapes=resolved,
+        dims=dims,
         assumptions={k: frozenset(v) for k, v in assumptions.items()},
         expected=(typer.u.name(expected.rows, names), typer.u.name(expected.cols, names)),
         claim_shape=(typer.u.name(claim_shape.rows, names), typer.u.name(claim_shape.cols, names)),
-        shape_note=note, display=display(kind, rule.layout, wrt, f, claim),
+        shape_note=note,
+        display=display(kind, rule.layout, wrt, f, claim),
     )
 
 
@@ -256,8 +307,9 @@ def _typed(typer: Typer, node: Node, field: str) -> Shape:
         raise
 
 
-def _expected_or_raise(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer,
-                       f_node: Node, wrt: str, field: str) -> tuple[Kind, Shape]:
+def _expected_or_raise(
+    kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Typer, f_node: Node, wrt: str, field: str
+) -> tuple[Kind, Shape]:
     try:
         return _expected(kind, layout, f, x, typer, unicode(f_node), wrt)
     except RuleError as err:
@@ -265,8 +317,9 @@ def _expected_or_raise(kind: Kind, layout: Layout, f: Shape, x: Shape, typer: Ty
         raise
 
 
-def _shape_note(typer: Typer, claim: Shape, expected: Shape, expected_text: str,
-                names: dict[Var, str]) -> str:
+def _shape_note(
+    typer: Typer, claim: Shape, expected: Shape, expected_text: str, names: dict[Var, str]
+) -> str:
     """Why the claim's shape is wrong, or "" when it is the derivative's shape."""
     notes = [f"defined only when {a} = {b}" for a, b in typer.u.joined]
     try:

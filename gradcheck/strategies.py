@@ -1,4 +1,4 @@
-"""Hypothesis strategies for a rule's inputs: sizes first, then every symbol, assumptions built in."""
+"""Hypothesis strategies for a rule's inputs: sizes, then every symbol, assumptions built in."""
 
 from __future__ import annotations
 
@@ -119,8 +119,9 @@ def sizes_for(problem: Problem, max_size: int = 4) -> st.SearchStrategy[dict[str
     return st.fixed_dictionaries({d: st.integers(1, max_size) for d in problem.dims})
 
 
-def from_problem(problem: Problem, max_size: int = 4,
-                 sizes: st.SearchStrategy[dict[str, int]] | None = None) -> st.SearchStrategy[Sample]:
+def from_problem(
+    problem: Problem, max_size: int = 4, sizes: st.SearchStrategy[dict[str, int]] | None = None
+) -> st.SearchStrategy[Sample]:
     """Inputs for `problem`: sizes first, then every symbol, assumptions built by construction."""
 
     @st.composite

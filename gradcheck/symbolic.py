@@ -73,7 +73,7 @@ def _inverse(a: Matrix) -> Matrix:
 
 
 def _power(a: Matrix, k: Any) -> Matrix:
-    return a.applyfunc(lambda e: e ** k)
+    return a.applyfunc(lambda e: e**k)
 
 
 def _sup(a: Matrix, k: Any) -> Matrix:
@@ -94,8 +94,13 @@ SYMPY: dict[str, Callable[..., Matrix]] = {
     "inv": lambda a: _inverse(a),
     "norm": lambda a: _one(sp.sqrt(sum(e**2 for e in a))),
     "fro": lambda a: _one(sp.sqrt(sum(e**2 for e in a))),
-    "exp": _map(sp.exp), "log": _map(sp.log), "sqrt": _map(sp.sqrt), "sin": _map(sp.sin),
-    "cos": _map(sp.cos), "tan": _map(sp.tan), "tanh": _map(sp.tanh),
+    "exp": _map(sp.exp),
+    "log": _map(sp.log),
+    "sqrt": _map(sp.sqrt),
+    "sin": _map(sp.sin),
+    "cos": _map(sp.cos),
+    "tan": _map(sp.tan),
+    "tanh": _map(sp.tanh),
     "sigmoid": _map(lambda e: 1 / (1 + sp.exp(-e))),
     "softplus": _map(lambda e: sp.log(1 + sp.exp(e))),
     "abs": _map(sp.Abs),
@@ -112,8 +117,13 @@ SYMPY: dict[str, Callable[..., Matrix]] = {
 class Lowering:
     """Lowers AST nodes to sympy matrices; `detach` becomes fresh symbols held constant."""
 
-    def __init__(self, values: dict[str, Matrix], sizes: dict[str, int],
-                 directions: dict[str, Matrix], stop_gradients: bool) -> None:
+    def __init__(
+        self,
+        values: dict[str, Matrix],
+        sizes: dict[str, int],
+        directions: dict[str, Matrix],
+        stop_gradients: bool,
+    ) -> None:
         self.values = values
         self.sizes = sizes
         self.directions = directions
@@ -135,8 +145,9 @@ class Lowering:
             return self.detach(self(node.args[0]))
         if node.op in ("pow", "sup", "matpow") and isinstance(node.args[1], Num):
             value = node.args[1].value
-            return SYMPY[node.op](self(node.args[0]), sp.Rational(value.numerator,
-                                                                  value.denominator))
+            return SYMPY[node.op](
+                self(node.args[0]), sp.Rational(value.numerator, value.denominator)
+            )
         return SYMPY[node.op](*(self(a) for a in node.args))
 
     def detach(self, inner: Matrix) -> Matrix:
@@ -162,9 +173,21 @@ def symbol_matrices(problem: Problem, sizes: dict[str, int]) -> dict[str, Matrix
         rows, cols = problem.symbol_size(name, sizes)
         positive = bool(problem.assumptions.get(name, frozenset()) & {"positive", "probability"})
 
-        def entry(i: int, j: int, name: str = name, cols: int = cols, rows: int = rows) -> Any:
-            label = name if rows == cols == 1 else f"{name}{i + 1}" if cols == 1 else \
-                f"{name}{i + 1}{j + 1}"
+        def entry(
+            i: int,
+            j: int,
+            name: str = name,
+            cols: int = cols,
+            rows: int = rows,
+            positive: bool = positive,
+        ) -> Any:
+            label = (
+                name
+                if rows == cols == 1
+                else f"{name}{i + 1}"
+                if cols == 1
+                else f"{name}{i + 1}{j + 1}"
+            )
             return sp.Symbol(label, positive=True) if positive else sp.Symbol(label, real=True)
 
         mats[name] = sp.Matrix(rows, cols, entry)
@@ -219,7 +242,8 @@ def derivative(problem: Problem, f_value: Matrix, x: Matrix, direction: Matrix) 
     xs = list(x)
     if problem.kind is Kind.DIFFERENTIAL:
         return f_value.applyfunc(
-            lambda e: sum(sp.diff(e, xi) * di for xi, di in zip(xs, direction, strict=True)))
+            lambda e: sum(sp.diff(e, xi) * di for xi, di in zip(xs, direction, strict=True))
+        )
     if problem.kind is Kind.HESSIAN:
         gradient = [sp.diff(f_value[0, 0], xi) for xi in xs]
         return sp.Matrix(len(xs), len(xs), lambda i, j: sp.diff(gradient[i], xs[j]))
@@ -235,7 +259,8 @@ def _probe_points(expr: Any, rng: random.Random, count: int = 3) -> Iterator[dic
     symbols = sorted(expr.free_symbols, key=str)
     for _ in range(count):
         yield {
-            s: sp.Rational(rng.randint(1, 20), 10) if s.is_positive
+            s: sp.Rational(rng.randint(1, 20), 10)
+            if s.is_positive
             else sp.Rational(rng.randint(-20, 20) or 7, 10)
             for s in symbols
         }
@@ -292,9 +317,15 @@ def time_limit(seconds: float) -> Iterator[None]:
 class SizeResult:
     """The outcome at one size: `status` is proved, disproved or undecided."""
 
-    def __init__(self, sizes: dict[str, int], status: str, detail: str = "",
-                 derivative: Matrix | None = None, mats: dict[str, Matrix] | None = None,
-                 direction: Matrix | None = None) -> None:
+    def __init__(
+        self,
+        sizes: dict[str, int],
+        status: str,
+        detail: str = "",
+        derivative: Matrix | None = None,
+        mats: dict[str, Matrix] | None = None,
+        direction: Matrix | None = None,
+    ) -> None:
         self.sizes = sizes
         self.status = status
         self.detail = detail
@@ -313,22 +344,28 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
     result = SizeResult(sizes, "proved", derivative=true, mats=mats, direction=direction)
     if claim.shape != true.shape:
         result.status = "disproved"
-        result.detail = f"the claim is {claim.shape[0]}×{claim.shape[1]} where the derivative " \
-                        f"is {true.shape[0]}×{true.shape[1]}"
+        result.detail = (
+            f"the claim is {claim.shape[0]}×{claim.shape[1]} where the derivative "
+            f"is {true.shape[0]}×{true.shape[1]}"
+        )
         return result
     subs = constraints(problem, mats, direction)
-    for (i, j) in itertools.product(range(true.rows), range(true.cols)):
+    for i, j in itertools.product(range(true.rows), range(true.cols)):
         difference = (true[i, j] - claim[i, j]).xreplace(subs)
         verdict = is_zero(difference, rng)
         if verdict is False:
             result.status = "disproved"
-            result.detail = f"entry ({i + 1}, {j + 1}): the derivative is " \
-                            f"{_short(true[i, j].xreplace(subs))}, the claim " \
-                            f"{_short(claim[i, j].xreplace(subs))}"
+            result.detail = (
+                f"entry ({i + 1}, {j + 1}): the derivative is "
+                f"{_short(true[i, j].xreplace(subs))}, the claim "
+                f"{_short(claim[i, j].xreplace(subs))}"
+            )
             return result
         if verdict is None:
             result.status = "undecided"
-            result.detail = f"sympy could not reduce entry ({i + 1}, {j + 1}) of the difference to 0"
+            result.detail = (
+                f"sympy could not reduce entry ({i + 1}, {j + 1}) of the difference to 0"
+            )
     return result
 
 
@@ -342,7 +379,7 @@ def _size_text(sizes: dict[str, int]) -> tuple[tuple[str, int], ...]:
 
 
 def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeResult | None]:
-    """Prove or disprove the claim at small sizes; returns the evidence and a size to cross-check."""
+    """Prove or disprove the claim at small sizes; the evidence and a size to cross-check at."""
     start = time.perf_counter()
     rng = random.Random(options.seed)
     proved: list[SizeResult] = []
@@ -359,8 +396,9 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
         detail = f"time limit of {options.symbolic_timeout:g} s reached"
         if not _convincing(problem, proved):
             return _evidence("timeout", proved, detail, start), _pick(proved)
-        return _evidence("proved", proved, detail + "; larger sizes not checked", start), \
-            _pick(proved)
+        return _evidence("proved", proved, detail + "; larger sizes not checked", start), _pick(
+            proved
+        )
     except (NotImplementedError, ValueError, TypeError, ZeroDivisionError) as err:
         return _evidence("unsupported", proved, f"sympy: {err}", start), _pick(proved)
     return _evidence("proved", proved, "", start), _pick(proved)
@@ -368,8 +406,9 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
 
 def _convincing(problem: Problem, proved: list[SizeResult]) -> bool:
     """At least one proof with every dimension ≥ 2 (at size 1 a transpose is invisible)."""
-    return any(all(v >= 2 for v in r.sizes.values()) for r in proved) if problem.dims else \
-        bool(proved)
+    return (
+        any(all(v >= 2 for v in r.sizes.values()) for r in proved) if problem.dims else bool(proved)
+    )
 
 
 def _pick(proved: list[SizeResult]) -> SizeResult | None:
@@ -380,7 +419,12 @@ def _pick(proved: list[SizeResult]) -> SizeResult | None:
     return proved[-1] if proved else None
 
 
-def _evidence(status: str, results: list[SizeResult], detail: str,
-              start: float) -> SymbolicEvidence:
-    return SymbolicEvidence(status=status, sizes=tuple(_size_text(r.sizes) for r in results),
-                            detail=detail, seconds=time.perf_counter() - start)
+def _evidence(
+    status: str, results: list[SizeResult], detail: str, start: float
+) -> SymbolicEvidence:
+    return SymbolicEvidence(
+        status=status,
+        sizes=tuple(_size_text(r.sizes) for r in results),
+        detail=detail,
+        seconds=time.perf_counter() - start,
+    )

@@ -9,6 +9,7 @@ from .errors import RuleError
 from .model import (
     CrossCheck,
     Diagnostic,
+    Expect,
     NumericEvidence,
     Options,
     Report,
@@ -24,15 +25,28 @@ def ill_formed(rule: Rule, err: RuleError) -> Verdict:
     """The verdict for a rule that cannot be read or typed, pointing into its text."""
     field = err.field or ("claim" if rule.claim is not None else "f")
     base = field.split(".")[0]
-    position = rule.text_position(field, err.offset) if base in ("claim", "f", "rhs") \
-        or field in ("gradient", "jacobian", "hessian", "differential") else rule.position_of(field)
+    position = (
+        rule.text_position(field, err.offset)
+        if base in ("claim", "f", "rhs")
+        or field in ("gradient", "jacobian", "hessian", "differential")
+        else rule.position_of(field)
+    )
     if field in ("gradient", "jacobian", "hessian", "differential"):
-        position = rule.text_position(field if dict(rule.positions).get(field) else "rhs",
-                                      err.offset)
+        position = rule.text_position(
+            field if dict(rule.positions).get(field) else "rhs", err.offset
+        )
     diagnostic = Diagnostic(position, err.message, err.hint, rule.id)
-    return Verdict(rule_id=rule.id, status=Status.ILL_FORMED, expect=rule.expect,
-                   display=rule.claim or f"{rule.f}", message=err.message, position=position,
-                   diagnostics=(diagnostic,), source=rule.source, tags=rule.tags)
+    return Verdict(
+        rule_id=rule.id,
+        status=Status.ILL_FORMED,
+        expect=rule.expect,
+        display=rule.claim or f"{rule.f}",
+        message=err.message,
+        position=position,
+        diagnostics=(diagnostic,),
+        source=rule.source,
+        tags=rule.tags,
+    )
 
 
 def verify_rule(rule: Rule, options: Options) -> Verdict:
@@ -45,14 +59,23 @@ def verify_rule(rule: Rule, options: Options) -> Verdict:
     try:
         symbolic, numeric, cross = _evidence(problem, options)
     except Exception as err:  # the tool failed, not the rule: say so on this rule only
-        return _verdict(rule, problem, Status.ERROR, f"internal error: {type(err).__name__}: "
-                        f"{err}", None, None, None, start)
+        return _verdict(
+            rule,
+            problem,
+            Status.ERROR,
+            f"internal error: {type(err).__name__}: {err}",
+            None,
+            None,
+            None,
+            start,
+        )
     status, message = fold(problem, symbolic, numeric, cross)
     return _verdict(rule, problem, status, message, symbolic, numeric, cross, start)
 
 
-def _evidence(problem: Problem, options: Options) -> tuple[
-        SymbolicEvidence, NumericEvidence, CrossCheck | None]:
+def _evidence(
+    problem: Problem, options: Options
+) -> tuple[SymbolicEvidence, NumericEvidence, CrossCheck | None]:
     from . import numeric, symbolic
     from .crosscheck import cross_check
 
@@ -64,8 +87,9 @@ def _evidence(problem: Problem, options: Options) -> tuple[
     return sym_evidence, num_evidence, cross
 
 
-def fold(problem: Problem, symbolic: SymbolicEvidence, numeric: NumericEvidence,
-         cross: CrossCheck | None) -> tuple[Status, str]:
+def fold(
+    problem: Problem, symbolic: SymbolicEvidence, numeric: NumericEvidence, cross: CrossCheck | None
+) -> tuple[Status, str]:
     """The verdict of spec §4 from the three pieces of evidence, and a one-line reason."""
     if cross is not None and not cross.agreed:
         return Status.ERROR, f"the oracles disagree: {cross.detail}"
@@ -73,8 +97,10 @@ def fold(problem: Problem, symbolic: SymbolicEvidence, numeric: NumericEvidence,
     if ce is not None:
         sizes = dict(ce.sizes)
         if symbolic.status == "proved" and any(dict(s) == sizes for s in symbolic.sizes):
-            return Status.ERROR, ("the oracles disagree: sympy proved the claim at "
-                                  f"{_sizes(sizes)} but autograd found a counterexample there")
+            return Status.ERROR, (
+                "the oracles disagree: sympy proved the claim at "
+                f"{_sizes(sizes)} but autograd found a counterexample there"
+            )
         return Status.FAILS, _fail_message(problem, ce.note, f"counterexample at {_sizes(sizes)}")
     if symbolic.status == "disproved":
         return Status.FAILS, _fail_message(problem, symbolic.detail, "exact symbolic disproof")
@@ -97,19 +123,36 @@ def _sizes(sizes: dict[str, int]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "the given sizes"
 
 
-def _verdict(rule: Rule, problem: Problem, status: Status, message: str,
-             symbolic: SymbolicEvidence | None, numeric: NumericEvidence | None,
-             cross: CrossCheck | None, start: float) -> Verdict:
+def _verdict(
+    rule: Rule,
+    problem: Problem,
+    status: Status,
+    message: str,
+    symbolic: SymbolicEvidence | None,
+    numeric: NumericEvidence | None,
+    cross: CrossCheck | None,
+    start: float,
+) -> Verdict:
     return Verdict(
-        rule_id=rule.id, status=status, expect=rule.expect, display=problem.display,
-        message=message, position=rule.position, kind=problem.kind, symbolic=symbolic,
-        numeric=numeric, crosscheck=cross, source=rule.source, tags=rule.tags,
+        rule_id=rule.id,
+        status=status,
+        expect=rule.expect,
+        display=problem.display,
+        message=message,
+        position=rule.position,
+        kind=problem.kind,
+        symbolic=symbolic,
+        numeric=numeric,
+        crosscheck=cross,
+        source=rule.source,
+        tags=rule.tags,
         seconds=time.perf_counter() - start,
     )
 
 
-def verify_rules(rules: Sequence[Rule], diagnostics: Sequence[Diagnostic],
-                 options: Options) -> Report:
+def verify_rules(
+    rules: Sequence[Rule], diagnostics: Sequence[Diagnostic], options: Options
+) -> Report:
     """Check every rule; diagnostics of unreadable rules become ill-formed rows."""
     start = time.perf_counter()
     verdicts = [verify_rule(rule, options) for rule in rules]
@@ -118,15 +161,21 @@ def verify_rules(rules: Sequence[Rule], diagnostics: Sequence[Diagnostic],
         if diagnostic.rule_id is None:
             errors.append(diagnostic)
             continue
-        verdicts.append(Verdict(rule_id=diagnostic.rule_id, status=Status.ILL_FORMED,
-                                expect=_expect_unknown(), display="", message=diagnostic.message,
-                                position=diagnostic.position, diagnostics=(diagnostic,)))
-    return Report(verdicts=tuple(verdicts), seed=options.seed,
-                  seconds=time.perf_counter() - start, errors=tuple(errors),
-                  examples=options.examples)
-
-
-def _expect_unknown():  # type: ignore[no-untyped-def]
-    from .model import Expect
-
-    return Expect.HOLDS
+        verdicts.append(
+            Verdict(
+                rule_id=diagnostic.rule_id,
+                status=Status.ILL_FORMED,
+                expect=Expect.HOLDS,
+                display="",
+                message=diagnostic.message,
+                position=diagnostic.position,
+                diagnostics=(diagnostic,),
+            )
+        )
+    return Report(
+        verdicts=tuple(verdicts),
+        seed=options.seed,
+        seconds=time.perf_counter() - start,
+        errors=tuple(errors),
+        examples=options.examples,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -55,7 +56,7 @@ def children(node: Node) -> tuple[Node, ...]:
     return node.args if isinstance(node, Call) else ()
 
 
-def walk(node: Node):  # type: ignore[no-untyped-def]
+def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, parents before children."""
     yield node
     for child in children(node):

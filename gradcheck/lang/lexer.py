@@ -24,44 +24,160 @@ class Token:
 
 GREEK_COMMANDS = {
     name: unicodedata.lookup(f"GREEK SMALL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
-    for name in (
-        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho "
-        "sigma tau upsilon phi chi psi omega"
-    ).split()
+    for name in [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "pi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+    ]
 }
 GREEK_COMMANDS.update(
     {
         name: unicodedata.lookup(f"GREEK CAPITAL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
-        for name in "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+        for name in [
+            "Gamma",
+            "Delta",
+            "Theta",
+            "Lambda",
+            "Xi",
+            "Pi",
+            "Sigma",
+            "Upsilon",
+            "Phi",
+            "Psi",
+            "Omega",
+        ]
     }
 )
 GREEK_COMMANDS["varepsilon"] = "ε"
 
 # LaTeX commands that stand for one token of the language.
 COMMAND_TOKENS = {
-    "nabla": ("OP", "∇"), "partial": ("OP", "∂"), "cdot": ("OP", "·"), "odot": ("OP", "⊙"),
-    "circ": ("OP", "⊙"), "times": ("OP", "·"), "top": ("OP", "⊤"), "intercal": ("OP", "⊤"),
-    "|": ("OP", "‖"), "lVert": ("OP", "‖"), "rVert": ("OP", "‖"), "Vert": ("OP", "‖"),
-    "lvert": ("OP", "|"), "rvert": ("OP", "|"), "frac": ("OP", "frac"), "dfrac": ("OP", "frac"),
-    "tfrac": ("OP", "frac"), "sqrt": ("FUNC", "sqrt"), "log": ("FUNC", "log"),
-    "ln": ("FUNC", "log"), "exp": ("FUNC", "exp"), "det": ("FUNC", "det"),
-    "sin": ("FUNC", "sin"), "cos": ("FUNC", "cos"), "tan": ("FUNC", "tan"),
-    "tanh": ("FUNC", "tanh"), "sum": ("FUNC", "sum"), "tr": ("FUNC", "tr"),
-    "{": ("OP", "("), "}": ("OP", ")"),
+    "nabla": ("OP", "∇"),
+    "partial": ("OP", "∂"),
+    "cdot": ("OP", "·"),
+    "odot": ("OP", "⊙"),
+    "circ": ("OP", "⊙"),
+    "times": ("OP", "·"),
+    "top": ("OP", "⊤"),
+    "intercal": ("OP", "⊤"),
+    "|": ("OP", "‖"),
+    "lVert": ("OP", "‖"),
+    "rVert": ("OP", "‖"),
+    "Vert": ("OP", "‖"),
+    "lvert": ("OP", "|"),
+    "rvert": ("OP", "|"),
+    "frac": ("OP", "frac"),
+    "dfrac": ("OP", "frac"),
+    "tfrac": ("OP", "frac"),
+    "sqrt": ("FUNC", "sqrt"),
+    "log": ("FUNC", "log"),
+    "ln": ("FUNC", "log"),
+    "exp": ("FUNC", "exp"),
+    "det": ("FUNC", "det"),
+    "sin": ("FUNC", "sin"),
+    "cos": ("FUNC", "cos"),
+    "tan": ("FUNC", "tan"),
+    "tanh": ("FUNC", "tanh"),
+    "sum": ("FUNC", "sum"),
+    "tr": ("FUNC", "tr"),
+    "{": ("OP", "("),
+    "}": ("OP", ")"),
 }
-IGNORED_COMMANDS = {"left", "right", "big", "Big", "bigg", "Bigg", ",", ";", "!", ":", " ", "quad",
-                    "qquad", "displaystyle", "limits"}
-WRAPPER_COMMANDS = {"mathbf", "boldsymbol", "bm", "mathrm", "operatorname", "mathit", "vec",
-                    "mathsf", "text", "textrm"}
+IGNORED_COMMANDS = {
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    ",",
+    ";",
+    "!",
+    ":",
+    " ",
+    "quad",
+    "qquad",
+    "displaystyle",
+    "limits",
+}
+WRAPPER_COMMANDS = {
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "mathrm",
+    "operatorname",
+    "mathit",
+    "vec",
+    "mathsf",
+    "text",
+    "textrm",
+}
 
 SINGLE_OPS = {
-    "+": "+", "-": "-", "−": "-", "*": "*", "/": "/", "@": "@", "·": "·", "⋅": "·", "⊙": "⊙",
-    "∘": "⊙", "^": "^", "_": "_", "(": "(", ")": ")", "{": "{", "}": "}", "[": "(", "]": ")",
-    ",": ",", "=": "=", "'": "ᵀ", "′": "ᵀ", "ᵀ": "ᵀ", "⊤": "⊤", "‖": "‖", "|": "|", "∇": "∇",
-    "∂": "∂", "√": "√", "∑": "∑", "×": "·",
+    "+": "+",
+    "-": "-",
+    "−": "-",
+    "*": "*",
+    "/": "/",
+    "@": "@",
+    "·": "·",
+    "⋅": "·",
+    "⊙": "⊙",
+    "∘": "⊙",
+    "^": "^",
+    "_": "_",
+    "(": "(",
+    ")": ")",
+    "{": "{",
+    "}": "}",
+    "[": "(",
+    "]": ")",
+    ",": ",",
+    "=": "=",
+    "'": "ᵀ",
+    "′": "ᵀ",
+    "ᵀ": "ᵀ",
+    "⊤": "⊤",
+    "‖": "‖",
+    "|": "|",
+    "∇": "∇",
+    "∂": "∂",
+    "√": "√",
+    "∑": "∑",
+    "×": "·",
 }
-SUPERSCRIPT_DIGITS = {"⁰": 0, "¹": 1, "²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6, "⁷": 7, "⁸": 8,
-                      "⁹": 9}
+SUPERSCRIPT_DIGITS = {
+    "⁰": 0,
+    "¹": 1,
+    "²": 2,
+    "³": 3,
+    "⁴": 4,
+    "⁵": 5,
+    "⁶": 6,
+    "⁷": 7,
+    "⁸": 8,
+    "⁹": 9,
+}
 NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
 
@@ -158,7 +274,9 @@ class Lexer:
             kind, value = COMMAND_TOKENS[name]
             self.tokens.append(Token(kind, value, i))
             return end
-        raise RuleError(f"unknown LaTeX command \\{name}", i, "see the language table in the README")
+        raise RuleError(
+            f"unknown LaTeX command \\{name}", i, "see the language table in the README"
+        )
 
     def _wrapper(self, text: str, name: str, i: int, end: int, stop: int) -> int:
         """`\\mathbf{x}`, `\\operatorname{tr}`: the content counts as if typed bare."""
@@ -186,11 +304,15 @@ class Lexer:
         """A run of letters: declared names and function words first (longest), else one letter."""
         pos = i if offset is None else offset
         for word in self.words:
-            if text.startswith(word, i) and i + len(word) <= stop:
-                if word in self.names or not _continues_word(text, i + len(word), stop, word):
-                    return self._word(word, pos, i)
+            fits = text.startswith(word, i) and i + len(word) <= stop
+            if fits and (
+                word in self.names or not _continues_word(text, i + len(word), stop, word)
+            ):
+                return self._word(word, pos, i)
         j = i + 1
-        if j < stop and (text[j] in DIGITS or text[j] == "_" and is_name_char(text[j + 1 : j + 2])):
+        if j < stop and (
+            text[j] in DIGITS or (text[j] == "_" and is_name_char(text[j + 1 : j + 2]))
+        ):
             k = j
             while k < stop and (is_name_char(text[k]) or text[k] == "_"):
                 k += 1

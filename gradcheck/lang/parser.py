@@ -30,7 +30,9 @@ class ParsedClaim:
 class Parser:
     """Parses one token list; `directions` are the symbols whose `dX` may appear."""
 
-    def __init__(self, tokens: list[Token], declared: Collection[str], directions=()):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, tokens: list[Token], declared: Collection[str], directions: Collection[str] = ()
+    ) -> None:
         self.tokens = tokens
         self.i = 0
         self.declared = set(declared)
@@ -128,7 +130,8 @@ class Parser:
                 node = self.superscript(node, tok.pos)
             elif tok.value == "_" and not self.closers:
                 raise RuleError(
-                    "subscripts are not part of the language here", tok.pos,
+                    "subscripts are not part of the language here",
+                    tok.pos,
                     "declare an indexed name under symbols, e.g. b_2: vector(n)",
                 )
             else:
@@ -139,7 +142,7 @@ class Parser:
         if braced:
             self.take()
         tok = self.take()
-        if tok.kind == "NAME" and tok.value == "T" or tok.kind == "OP" and tok.value in "ᵀ⊤":
+        if (tok.kind == "NAME" and tok.value == "T") or (tok.kind == "OP" and tok.value in "ᵀ⊤"):
             result: Node = Call("T", (node,), pos=pos)
         elif tok.kind == "NUM" and tok.number is not None and tok.number.denominator == 1:
             result = Call("sup", (node, Num(tok.number, pos=tok.pos)), pos=pos)
@@ -166,7 +169,7 @@ class Parser:
             return False
         if tok.value in ("‖", "|"):
             return tok.value not in self.closers
-        return tok.value in ATOM_OPS or tok.value == "∂" and bool(self.directions)
+        return tok.value in ATOM_OPS or (tok.value == "∂" and bool(self.directions))
 
     def atom(self) -> Node:
         tok = self.peek()
@@ -187,8 +190,13 @@ class Parser:
     def name(self) -> Node:
         tok = self.take()
         nxt = self.peek()
-        if tok.value == "d" and "d" not in self.declared and nxt.kind == "NAME" \
-                and nxt.value in self.directions and nxt.pos == tok.pos + 1:
+        if (
+            tok.value == "d"
+            and "d" not in self.declared
+            and nxt.kind == "NAME"
+            and nxt.value in self.directions
+            and nxt.pos == tok.pos + 1
+        ):
             self.take()
             return Dir(nxt.value, pos=tok.pos)
         if tok.value == "I" and "I" not in self.declared:
@@ -217,8 +225,9 @@ class Parser:
             self.take()
             return Dir(self.take().value, pos=tok.pos)
         found = "the end" if tok.kind == "END" else repr(value)
-        raise RuleError(f"expected an expression but found {found}", tok.pos,
-                        "an operand may be missing")
+        raise RuleError(
+            f"expected an expression but found {found}", tok.pos, "an operand may be missing"
+        )
 
     def delimited(self, bar: str) -> Node:
         """`‖x‖`, `‖x‖_2`, `‖X‖_F` and `|x|`."""
@@ -239,8 +248,11 @@ class Parser:
             if sub.value == "F":
                 op = "fro"
             elif sub.value != "2":
-                raise RuleError(f"unsupported norm ‖·‖_{sub.value}", sub.pos,
-                                "write ‖x‖ or ‖x‖_2 for the Euclidean norm, ‖X‖_F for Frobenius")
+                raise RuleError(
+                    f"unsupported norm ‖·‖_{sub.value}",
+                    sub.pos,
+                    "write ‖x‖ or ‖x‖_2 for the Euclidean norm, ‖X‖_F for Frobenius",
+                )
             if braced:
                 self.expect("}")
         return Call(op, (inner,), pos=start.pos)
@@ -281,15 +293,20 @@ class Parser:
             elif isinstance(arg, Sym):
                 dims.append(arg.name)
             else:
-                raise RuleError("a size must be a name or a positive whole number", arg.pos,
-                                "e.g. eye(n), ones(n), zeros(m, n)")
+                raise RuleError(
+                    "a size must be a name or a positive whole number",
+                    arg.pos,
+                    "e.g. eye(n), ones(n), zeros(m, n)",
+                )
         wanted = {"I": 1, "ones": 1, "zeros": 2}[tok.value]
         if len(dims) not in (wanted, 2):
             raise RuleError(f"{tok.value} takes 1 or 2 sizes", tok.pos)
         return Const(tok.value, tuple(dims), pos=tok.pos)
 
 
-def parse_expression(text: str, declared: Collection[str] = (), directions=()) -> Node:  # type: ignore[no-untyped-def]
+def parse_expression(
+    text: str, declared: Collection[str] = (), directions: Collection[str] = ()
+) -> Node:
     """The AST of one expression; `directions` are symbols whose `dX` may appear."""
     parser = Parser(tokenize(text, declared), declared, directions)
     node = parser.expression()
@@ -298,19 +315,21 @@ def parse_expression(text: str, declared: Collection[str] = (), directions=()) -
 
 
 def parse_claim(text: str, declared: Collection[str] = ()) -> ParsedClaim:
-    """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `∇²_x f = H`, `d(f) = g`."""
+    """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `∇²_x f`, `d(f) = g`."""
     parser = Parser(tokenize(text, declared), declared)
     tok = parser.peek()
     if tok.kind == "OP" and tok.value == "∇":
         return _nabla(parser)
     if tok.kind == "OP" and tok.value == "frac":
         return _fraction(parser)
-    if tok.kind == "OP" and tok.value == "∂" or tok.kind == "NAME" and tok.value == "d" \
-            and parser.at("(", 1):
+    if (tok.kind == "OP" and tok.value == "∂") or (
+        tok.kind == "NAME" and tok.value == "d" and parser.at("(", 1)
+    ):
         return _partial_or_differential(parser)
     raise RuleError(
         "a claim starts with ∇_x, ∂(f)/∂x, \\frac{\\partial f}{\\partial x}, ∇²_x or d(f)",
-        tok.pos, "e.g. ∇_x (xᵀAx) = (A + Aᵀ)x",
+        tok.pos,
+        "e.g. ∇_x (xᵀAx) = (A + Aᵀ)x",
     )
 
 
@@ -377,8 +396,9 @@ def _fraction(parser: Parser) -> ParsedClaim:
         parser.expect("∂", "write \\partial x \\partial x^\\top or \\partial x^2")
         _wrt_name(parser)
         if parser.at("^") or parser.at("ᵀ"):
-            parser.superscript(Sym(wrt.value), wrt.pos) if parser.at("^") and parser.take() \
-                else parser.take()
+            parser.superscript(Sym(wrt.value), wrt.pos) if parser.at(
+                "^"
+            ) and parser.take() else parser.take()
     parser.expect("}")
     kind = Kind.HESSIAN if hessian else Kind.GRADIENT
     return _rhs(parser, kind, f, wrt.value, wrt.pos)

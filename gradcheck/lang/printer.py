@@ -9,8 +9,18 @@ from .ast import Call, Const, Dir, Node, Num, Sym
 from .lexer import is_name_char
 
 SUM, PRODUCT, NEGATION, POWER, POSTFIX, ATOM = range(6)
-LEVEL = {"add": SUM, "sub": SUM, "matmul": PRODUCT, "mul": PRODUCT, "div": PRODUCT,
-         "neg": NEGATION, "pow": POWER, "sup": POWER, "T": POSTFIX, "inv": POSTFIX}
+LEVEL = {
+    "add": SUM,
+    "sub": SUM,
+    "matmul": PRODUCT,
+    "mul": PRODUCT,
+    "div": PRODUCT,
+    "neg": NEGATION,
+    "pow": POWER,
+    "sup": POWER,
+    "T": POSTFIX,
+    "inv": POSTFIX,
+}
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -65,8 +75,11 @@ class Printer:
 
     def constant(self, node: Const) -> str:
         if not node.dims:
-            return {"I": "I", "ones": "ones", "zeros": "zeros"}[node.name] if self.style != \
-                "latex" else {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
+            return (
+                {"I": "I", "ones": "ones", "zeros": "zeros"}[node.name]
+                if self.style != "latex"
+                else {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
+            )
         name = {"I": "eye", "ones": "ones", "zeros": "zeros"}[node.name]
         return f"{name}({', '.join(str(d) for d in node.dims)})"
 
@@ -152,39 +165,61 @@ class Printer:
         inner = node.args[0]
         if isinstance(inner, Call) and inner.op == "inv":
             base = inner.args[0]
-            return {"unicode": f"{self.wrap(base, ATOM)}⁻ᵀ",
-                    "ascii": f"inv({self.text(base)}).T",
-                    "latex": f"{{{self.wrap(base, ATOM)}}}^{{-\\top}}"}[self.style]
-        return {"unicode": f"{self.wrap(inner, POSTFIX)}ᵀ", "ascii": f"{self.wrap(inner, POSTFIX)}.T",
-                "latex": f"{{{self.wrap(inner, ATOM)}}}^\\top"}[self.style]
+            return {
+                "unicode": f"{self.wrap(base, ATOM)}⁻ᵀ",
+                "ascii": f"inv({self.text(base)}).T",
+                "latex": f"{{{self.wrap(base, ATOM)}}}^{{-\\top}}",
+            }[self.style]
+        return {
+            "unicode": f"{self.wrap(inner, POSTFIX)}ᵀ",
+            "ascii": f"{self.wrap(inner, POSTFIX)}.T",
+            "latex": f"{{{self.wrap(inner, ATOM)}}}^\\top",
+        }[self.style]
 
     def op_inv(self, node: Call) -> str:
         inner = node.args[0]
-        return {"unicode": f"{self.wrap(inner, POSTFIX)}⁻¹", "ascii": f"inv({self.text(inner)})",
-                "latex": f"{{{self.wrap(inner, ATOM)}}}^{{-1}}"}[self.style]
+        return {
+            "unicode": f"{self.wrap(inner, POSTFIX)}⁻¹",
+            "ascii": f"inv({self.text(inner)})",
+            "latex": f"{{{self.wrap(inner, ATOM)}}}^{{-1}}",
+        }[self.style]
 
     # ----- delimited -----
     def op_norm(self, node: Call) -> str:
         inner = self.text(node.args[0])
-        return {"unicode": f"‖{inner}‖", "ascii": f"norm({inner})",
-                "latex": rf"\left\|{inner}\right\|"}[self.style]
+        return {
+            "unicode": f"‖{inner}‖",
+            "ascii": f"norm({inner})",
+            "latex": rf"\left\|{inner}\right\|",
+        }[self.style]
 
     def op_fro(self, node: Call) -> str:
         inner = self.text(node.args[0])
-        return {"unicode": f"‖{inner}‖_F", "ascii": f"fro({inner})",
-                "latex": rf"\left\|{inner}\right\|_F"}[self.style]
+        return {
+            "unicode": f"‖{inner}‖_F",
+            "ascii": f"fro({inner})",
+            "latex": rf"\left\|{inner}\right\|_F",
+        }[self.style]
 
     def op_abs(self, node: Call) -> str:
         inner = self.text(node.args[0])
-        return {"unicode": f"|{inner}|", "ascii": f"abs({inner})",
-                "latex": rf"\left|{inner}\right|"}[self.style]
+        return {
+            "unicode": f"|{inner}|",
+            "ascii": f"abs({inner})",
+            "latex": rf"\left|{inner}\right|",
+        }[self.style]
 
 
 def right_if_safe(left: str, right: str) -> str:
     """`Ax` and `Aᵀx` need no space; two lowercase letters might spell a function (`tr`)."""
     tail = left.rstrip("ᵀ⁻¹")
-    if len(tail) >= 1 and tail[-1].isupper() and (len(tail) == 1 or not is_name_char(tail[-2])) \
-            and len(right) >= 1 and (len(right) == 1 or not is_name_char(right[1])):
+    if (
+        len(tail) >= 1
+        and tail[-1].isupper()
+        and (len(tail) == 1 or not is_name_char(tail[-2]))
+        and len(right) >= 1
+        and (len(right) == 1 or not is_name_char(right[1]))
+    ):
         return ""
     return " "
 

@@ -1,7 +1,8 @@
-"""Shape inference by unification: declared shapes, the letter convention, one error per conflict."""
+"""Shape inference by unification: declared shapes, the letter convention, clear conflicts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Union
 
@@ -32,7 +33,7 @@ class Conflict(Exception):
 
 
 class Unifier:
-    """Union-find over dimensions. Declared names are distinct unless `soft` lets a claim join them."""
+    """Union-find over dimensions. Declared names are distinct; `soft` lets a claim join them."""
 
     def __init__(self) -> None:
         self.parent: dict[Dim, Dim] = {}
@@ -99,7 +100,9 @@ def default_shape(name: str) -> Shape:
 class Typer:
     """Gives every node a shape; `show` prints a node for messages."""
 
-    def __init__(self, unifier: Unifier, env: dict[str, Shape], show) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, unifier: Unifier, env: dict[str, Shape], show: Callable[[Node], str]
+    ) -> None:
         self.u = unifier
         self.env = env
         self.show = show
@@ -155,9 +158,15 @@ class Typer:
                 return b
             if self.u.scalar(b):
                 return a
-            self._join(node, a.cols, b.rows, lambda n: (
-                f"{self.show(node.args[0])} has {n(a.cols)} columns but "
-                f"{self.show(node.args[1])} has {n(b.rows)} rows"))
+            self._join(
+                node,
+                a.cols,
+                b.rows,
+                lambda n: (
+                    f"{self.show(node.args[0])} has {n(a.cols)} columns but "
+                    f"{self.show(node.args[1])} has {n(b.rows)} rows"
+                ),
+            )
             return Shape(a.rows, b.cols)
         if not self.u.scalar(b):
             raise RuleError(f"{self.show(node)}: the power must be a scalar", node.pos)
@@ -167,8 +176,10 @@ class Typer:
             return a
         if op == "sup" and (self.u.is_one(a.cols) or self.u.is_one(a.rows)):
             raise RuleError(
-                f"{self.show(node)}: a power of a vector is ambiguous", node.pos,
-                "write x ⊙ x or x ** 2 (elementwise), or ‖x‖² (squared norm)")
+                f"{self.show(node)}: a power of a vector is ambiguous",
+                node.pos,
+                "write x ⊙ x or x ** 2 (elementwise), or ‖x‖² (squared norm)",
+            )
         self._square(node, a)
         return a
 
@@ -184,8 +195,10 @@ class Typer:
             return SCALAR if kind == "square" else a
         if kind == "vector_same":
             if not (self.u.is_one(a.cols) or self.u.is_one(a.rows)):
-                raise RuleError(f"{self.show(node)}: {node.op} takes a vector, not a "
-                                f"{self.u.describe(a)}", node.pos)
+                raise RuleError(
+                    f"{self.show(node)}: {node.op} takes a vector, not a {self.u.describe(a)}",
+                    node.pos,
+                )
             return a
         assert kind == "diag"
         if self.u.is_one(a.cols):
@@ -196,25 +209,35 @@ class Typer:
         return Shape(a.rows, 1)
 
     def _square(self, node: Node, s: Shape) -> None:
-        self._join(node, s.rows, s.cols, lambda n: f"{self.show(node)} must be square but is "
-                   f"{self.u.describe(s)}")
+        self._join(
+            node,
+            s.rows,
+            s.cols,
+            lambda n: f"{self.show(node)} must be square but is {self.u.describe(s)}",
+        )
 
     def _same(self, node: Call, a: Shape, b: Shape) -> None:
         symbol = {"add": "+", "sub": "−", "mul": "⊙", "div": "/"}[node.op]
-        def why(n) -> str:  # type: ignore[no-untyped-def]
+
+        def why(n: Callable[[Dim], object]) -> str:
             return f"{self.u.describe(a)} {symbol} {self.u.describe(b)}"
+
         self._join(node, a.rows, b.rows, why)
         self._join(node, a.cols, b.cols, why)
 
-    def _join(self, node: Node, x: Dim, y: Dim, why) -> None:  # type: ignore[no-untyped-def]
+    def _join(
+        self, node: Node, x: Dim, y: Dim, why: Callable[[Callable[[Dim], object]], str]
+    ) -> None:
         try:
             self.u.unify(x, y)
         except Conflict:
             names: dict[Var, str] = {}
             detail = why(lambda d: self.u.name(d, names))
-            raise RuleError(f"{self.show(node)}: {detail}", node.pos,
-                            "the shapes must agree; declare the symbols under symbols to fix them"
-                            ) from None
+            raise RuleError(
+                f"{self.show(node)}: {detail}",
+                node.pos,
+                "the shapes must agree; declare the symbols under symbols to fix them",
+            ) from None
 
     def is_scalar(self, node: Node) -> bool:
         return self.u.scalar(self.shapes[id(node)])
@@ -223,8 +246,9 @@ class Typer:
         """The node with constants' sizes filled in and `^k` read as power or matrix power."""
         if isinstance(node, Const):
             s = self.shapes[id(node)]
-            return Const(node.name, (self.u.name(s.rows, names), self.u.name(s.cols, names)),
-                         pos=node.pos)
+            return Const(
+                node.name, (self.u.name(s.rows, names), self.u.name(s.cols, names)), pos=node.pos
+            )
         if not isinstance(node, Call):
             return node
         args = tuple(self.resolve(a, names) for a in node.args)

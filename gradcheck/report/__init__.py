@@ -50,9 +50,7 @@ class Format(StrEnum):
 class Formatter(Protocol):
     """What every reporter module provides."""
 
-    def render(
-        self, report: Report, out: Console, err: Console, *, detail: bool = False
-    ) -> None:
+    def render(self, report: Report, out: Console, err: Console, *, detail: bool = False) -> None:
         """Write a report: results to `out`, diagnostics to `err`."""
 
     def render_rules(

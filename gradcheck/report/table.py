@@ -119,8 +119,11 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
     where = f" at {_sizes(cx.sizes)}" if cx.sizes else ""
     errors = f"abs err {format_number(cx.abs_error)}, rel err {format_number(cx.rel_error)}"
     note = f" ({cx.note})" if cx.note else ""
-    return [f"true    {format_matrix(cx.true)}", f"claimed {format_matrix(cx.claimed)}",
-            f"{errors}{where}{note}"]
+    return [
+        f"true    {format_matrix(cx.true)}",
+        f"claimed {format_matrix(cx.claimed)}",
+        f"{errors}{where}{note}",
+    ]
 
 
 def why(verdict: Verdict) -> str:
@@ -153,8 +156,9 @@ def verdict_table(verdicts: Sequence[Verdict]) -> Table:
     table.add_column("verdict", overflow="fold")
     for v in verdicts:
         outcome = Text(v.outcome, style=outcome_style(v))
-        table.add_row(v.rule_id, _rule_cell(v), symbolic_cell(v.symbolic),
-                      numeric_cell(v.numeric), outcome)
+        table.add_row(
+            v.rule_id, _rule_cell(v), symbolic_cell(v.symbolic), numeric_cell(v.numeric), outcome
+        )
     return table
 
 
@@ -165,8 +169,9 @@ def summary(report: Report) -> str:
     head = plural(len(report.verdicts), "rule") + (": " + ", ".join(parts) if parts else "")
     tail = [f"seed {report.seed}", f"{report.examples} examples/rule", f"{report.seconds:.1f} s"]
     if report.errors:
-        tail.insert(0, plural(len(report.errors), "unreadable file or rule",
-                              "unreadable files or rules"))
+        tail.insert(
+            0, plural(len(report.errors), "unreadable file or rule", "unreadable files or rules")
+        )
     return " · ".join([head, *tail])
 
 
@@ -195,8 +200,13 @@ def render_rules(
     for name in ("id", "rule", "expect", "tags", "source"):
         table.add_column(name, overflow="fold", style="bold" if name == "id" else None)
     for rule in rules:
-        table.add_row(rule.id, Text(rule_text(rule)), rule.expect.value,
-                      ", ".join(rule.tags), Text(rule.source or ""))
+        table.add_row(
+            rule.id,
+            Text(rule_text(rule)),
+            rule.expect.value,
+            ", ".join(rule.tags),
+            Text(rule.source or ""),
+        )
     if rules:
         out.print(table)
     out.print(plural(len(rules), "rule"))
@@ -212,14 +222,14 @@ def matrix_block(m: Matrix, digits: int = 3) -> str:
     if not rows or not rows[0]:
         return "[]"
     widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
-    return "\n".join("[" + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=False)) + "]"
-                     for row in rows)
+    return "\n".join(
+        "[" + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=False)) + "]" for row in rows
+    )
 
 
 def _symbolic_detail(ev: SymbolicEvidence) -> str:
     sizes = "; ".join(_sizes(s) or "scalars" for s in ev.sizes)
-    parts = [symbolic_cell(ev), f"sizes {sizes}" if sizes else "", ev.detail,
-             f"{ev.seconds:.2f} s"]
+    parts = [symbolic_cell(ev), f"sizes {sizes}" if sizes else "", ev.detail, f"{ev.seconds:.2f} s"]
     return "\n".join(p for p in parts if p)
 
 
@@ -272,6 +282,9 @@ def detail_panel(verdict: Verdict) -> Panel:
     if verdict.crosscheck:
         grid.add_row("cross-check", _crosscheck_detail(verdict.crosscheck))
     cx = verdict.numeric.counterexample if verdict.numeric else None
-    body = Group(grid, Text("\ncounterexample", style="bold"), _counterexample_grid(cx)) if cx \
+    body = (
+        Group(grid, Text("\ncounterexample", style="bold"), _counterexample_grid(cx))
+        if cx
         else grid
+    )
     return Panel(body, title=f"{verdict.rule_id}: {verdict.display}", title_align="left")
