@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -107,11 +108,18 @@ def verify(
     seed: SeedOpt = _DEFAULTS.seed,
     examples: ExamplesOpt = _DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = _DEFAULTS.symbolic_timeout,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Rules checked in parallel (0: one per core, up to 4)."
+        ),
+    ] = 0,
 ) -> None:
     """Check every rule in PATH... (or the bundled catalog); exit 0, 1 or 2 (spec §4)."""
     from gradcheck import api
 
-    options = Options(seed=seed, examples=examples, symbolic_timeout=symbolic_timeout)
+    workers = jobs or min(4, os.cpu_count() or 1)
+    options = Options(seed=seed, examples=examples, symbolic_timeout=symbolic_timeout, jobs=workers)
     report = api.verify(paths or None, keyword=keyword, tags=tuple(tag or ()), options=options)
     _finish(report, fmt)
 

@@ -257,3 +257,4 @@ class Options:
     symbolic_timeout: float = 20.0
     rtol: float = 1e-7
     atol: float = 1e-9
+    jobs: int = 1  # rules checked in parallel processes; results do not depend on it
