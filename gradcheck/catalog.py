@@ -22,6 +22,7 @@ FIELDS = (
     "title",
     "source",
     "note",
+    "correct",
     "claim",
     "f",
     "wrt",
@@ -312,10 +313,11 @@ def _parse_rule(node: Mapping[Any, Any], ctx: _Ctx) -> Rule | None:
         assume=_read_assume(node, ctx),
         title=_text(node, "title", ctx),
         source=_text(node, "source", ctx),
+        note=_text(node, "note", ctx),
+        correct=_text(node, "correct", ctx),
         tags=_read_tags(node, ctx),
     )
     layout, expect = _choice(node, "layout", Layout, ctx), _choice(node, "expect", Expect, ctx)
-    _text(node, "note", ctx)
     if ctx.diags or rule_id is None:
         return None
     positions, quoted = _where(node, ctx)

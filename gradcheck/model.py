@@ -106,6 +106,8 @@ class Rule:
     expect: Expect = Expect.HOLDS
     title: str | None = None
     source: str | None = None
+    note: str | None = None  # for people: an erratum's story, a caveat
+    correct: str | None = None  # for a known-wrong rule: the id of its correct twin
     tags: tuple[str, ...] = ()
     positions: tuple[tuple[str, Position], ...] = ()
     quoted: frozenset[str] = frozenset()

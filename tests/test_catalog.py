@@ -541,19 +541,25 @@ def test_rule_from_claim_rejects_an_empty_claim() -> None:
 # ---- the bundled catalog ----
 
 
-def test_bundled_catalog_falls_back_to_the_repository_folder(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(name: str) -> None:
-        raise ModuleNotFoundError(name)
-
-    monkeypatch.setattr(catalog.importlib.resources, "files", missing)
+def test_bundled_catalog_in_a_checkout_is_the_top_level_rules_folder() -> None:
     assert bundled_catalog() == Path(catalog.__file__).resolve().parent.parent / "rules"
 
 
-def test_bundled_catalog_uses_the_installed_package(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(catalog.importlib.resources, "files", lambda name: tmp_path)
-    assert bundled_catalog() == tmp_path
+def test_a_non_editable_install_ships_the_catalog(tmp_path: Path) -> None:
+    """`pip install .` (not editable) must still find rules/ inside the installed package."""
+    repo = Path(catalog.__file__).resolve().parent.parent
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(repo)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )
+    code = ("from gradcheck.catalog import bundled_catalog; p = bundled_catalog(); "
+            "print(p); assert (p / 'seed.yaml').is_file(), p")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)})
+    assert result.returncode == 0, result.stderr
+    assert str(target) in result.stdout
 
 
 def test_bundled_catalog_is_a_folder() -> None:
