@@ -55,6 +55,7 @@ TORCH: dict[str, Callable[..., Tensor]] = {
     "add": lambda a, b: _scalar_or(a, b, torch.add),
     "sub": lambda a, b: _scalar_or(a, b, torch.sub),
     "mul": lambda a, b: _scalar_or(a, b, torch.mul),
+    "scale": lambda a, b: _scalar_or(a, b, torch.mul),
     "div": lambda a, b: _scalar_or(a, b, torch.div),
     "neg": torch.neg,
     "matmul": _matmul,

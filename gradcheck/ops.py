@@ -50,6 +50,7 @@ OPS: dict[str, Op] = {
         Op("neg", 1, "same"),
         Op("matmul", 2, "binary"),
         Op("mul", 2, "binary"),
+        Op("scale", 2, "binary"),  # scalar × array: built by the engine, never parsed
         Op("div", 2, "binary"),
         Op("pow", 2, "binary"),  # elementwise power, ASCII `**`
         Op("sup", 2, "binary"),  # math `^k`: power of a scalar, matrix power of a square matrix

@@ -84,6 +84,7 @@ SYMPY: dict[str, Callable[..., Matrix]] = {
     "add": lambda a, b: _broadcast(a, b, lambda x, y: x + y),
     "sub": lambda a, b: _broadcast(a, b, lambda x, y: x - y),
     "mul": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
+    "scale": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
     "div": lambda a, b: _broadcast(a, b, lambda x, y: x / y),
     "neg": lambda a: -a,
     "matmul": _matmul,

@@ -97,17 +97,28 @@ class Parser:
     def unary(self) -> Node:
         if self.at("-"):
             tok = self.take()
-            return Call("neg", (self.unary(),), pos=tok.pos)
+            # −ab is −(ab): the minus takes the whole product, as in written maths
+            return Call("neg", (self.term(),), pos=tok.pos)
         if self.at("+"):
             self.take()
             return self.unary()
+        return self.power()
+
+    def exponent(self) -> Node:
+        """A power's exponent: a signed power (`x ** -2 y` is `(x ** -2) y`, as in Python)."""
+        if self.at("-"):
+            tok = self.take()
+            return Call("neg", (self.exponent(),), pos=tok.pos)
+        if self.at("+"):
+            self.take()
+            return self.exponent()
         return self.power()
 
     def power(self) -> Node:
         base = self.postfix()
         if self.at("**"):
             tok = self.take()
-            return Call("pow", (base, self.unary()), pos=tok.pos)
+            return Call("pow", (base, self.exponent()), pos=tok.pos)
         return base
 
     def postfix(self) -> Node:

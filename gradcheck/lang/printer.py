@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..errors import RuleError
 from ..ops import OPS
 from .ast import Call, Const, Dir, Node, Num, Sym
 from .lexer import is_name_char
 
-SUM, PRODUCT, NEGATION, POWER, POSTFIX, ATOM = range(6)
+SUM, NEGATION, PRODUCT, POWER, POSTFIX, ATOM = range(6)
 LEVEL = {
     "add": SUM,
     "sub": SUM,
     "matmul": PRODUCT,
     "mul": PRODUCT,
+    "scale": PRODUCT,
     "div": PRODUCT,
     "neg": NEGATION,
     "pow": POWER,
@@ -125,20 +127,40 @@ class Printer:
         right = self.wrap(node.args[1], PRODUCT + 1)
         if self.style == "latex":
             return f"{left} {right}"
-        return left + (self.joiner(left, right, node.args[1])) + right
+        return left + (self.joiner(left, right, node.args[0], node.args[1])) + right
 
     @staticmethod
-    def joiner(left: str, right: str, right_node: Node) -> str:
-        """Juxtapose without a space where no name could run across the join."""
+    def joiner(left: str, right: str, left_node: Node, right_node: Node) -> str:
+        """Juxtapose without a space where the text still reads as the same two factors."""
         if right[:1].isdigit() or isinstance(right_node, Num):
             return "·"
+        if left.endswith(")") and isinstance(left_node, Call) and left_node.op in FUNCTIONS:
+            return " "  # det(X) X⁻ᵀ, not det(X)X⁻ᵀ
+        if _edge(left_node, last=True) or _edge(right_node, last=False):
+            return " "  # −X⁻¹ dX X⁻¹: a direction stands apart
         if is_name_char(left[-1:]) and is_name_char(right[:1]):
-            return right_if_safe(left, right)
+            return "" if reads_apart(left, right) else " "
         return ""
+
+    def op_scale(self, node: Call) -> str:
+        """A scalar times an array: (aᵀx) b, det(X)² X⁻ᵀ, 2Aᵀ(Ax − b)."""
+        if self.style == "ascii":
+            return self.infix(node, " * ", PRODUCT + 1)
+        left_node, right_node = node.args
+        left = self.wrap(left_node, POWER if not isinstance(left_node, Num) else ATOM)
+        right = self.wrap(right_node, PRODUCT)
+        if self.style == "latex":
+            return f"{left} {right}"
+        if isinstance(right_node, Num) or right[:1].isdigit():
+            return f"{left}·{right}"
+        ends_scalar = left.endswith(")") or left[-1:] in SUPERSCRIPT_CHARS
+        if ends_scalar and not right.startswith("(") or _function_first(right_node):
+            return f"{left} {right}"
+        return left + self.joiner(left, right, left_node, right_node) + right
 
     def op_neg(self, node: Call) -> str:
         sign = "−" if self.style == "unicode" else "-"
-        return sign + self.wrap(node.args[0], NEGATION + 1)
+        return sign + self.wrap(node.args[0], PRODUCT)
 
     # ----- powers and postfix -----
     def op_pow(self, node: Call) -> str:
@@ -210,18 +232,37 @@ class Printer:
         }[self.style]
 
 
-def right_if_safe(left: str, right: str) -> str:
-    """`Ax` and `Aᵀx` need no space; two lowercase letters might spell a function (`tr`)."""
-    tail = left.rstrip("ᵀ⁻¹")
-    if (
-        len(tail) >= 1
-        and tail[-1].isupper()
-        and (len(tail) == 1 or not is_name_char(tail[-2]))
-        and len(right) >= 1
-        and (len(right) == 1 or not is_name_char(right[1]))
-    ):
-        return ""
-    return " "
+def reads_apart(left: str, right: str) -> bool:
+    """True when `left + right` lexes as left's tokens then right's (`Ax`, `ab`; not `t`+`r`)."""
+    from .lexer import tokenize
+
+    try:
+        joined = [(t.kind, t.value) for t in tokenize(left + right)][:-1]
+        parts = [(t.kind, t.value) for t in tokenize(left)][:-1]
+        parts += [(t.kind, t.value) for t in tokenize(right)][:-1]
+    except RuleError:
+        return False
+    return joined == parts
+
+
+SUPERSCRIPT_CHARS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ"
+
+
+def _edge(node: Node, last: bool) -> bool:
+    """True when the factor printed at that end of `node` is a direction dX."""
+    while isinstance(node, Call) and node.op in ("matmul", "scale"):
+        node = node.args[-1 if last else 0]
+    return isinstance(node, Dir)
+
+
+def _function_first(node: Node) -> bool:
+    """True when `node` prints starting with a function name (softmax(z), det(X))."""
+    while isinstance(node, Call) and node.op in ("matmul", "scale", "mul"):
+        node = node.args[0]
+    return isinstance(node, Call) and node.op in FUNCTIONS
+
+
+FUNCTIONS = {name for name, op in OPS.items() if op.shape != "binary"} - {"T", "inv", "neg"}
 
 
 unicode = Printer("unicode")

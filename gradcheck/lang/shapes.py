@@ -146,7 +146,7 @@ class Typer:
 
     def _binary(self, node: Call, a: Shape, b: Shape) -> Shape:
         op = node.op
-        if op in ("add", "sub", "mul", "div"):
+        if op in ("add", "sub", "mul", "div", "scale"):
             if self.u.scalar(b):
                 return a
             if self.u.scalar(a):

@@ -1,0 +1,1 @@
+"""Matrix calculus over the AST: differentials, a canonical form, derivatives read off."""

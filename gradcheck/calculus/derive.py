@@ -1,0 +1,80 @@
+"""Derive a rule's derivative in closed form, and compare a claim with it in matrix form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..lang.ast import Node
+from ..model import Kind, Layout
+from ..problem import Problem
+from .canon import Expr, Unsupported, zero
+from .differential import differential
+from .extract import gradient, jacobian
+from .human import to_ast
+from .lower import Context, lower
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The derivative of a problem's f, canonical (`expr`) and as a person would write it."""
+
+    kind: Kind
+    layout: Layout
+    wrt: str
+    expr: Expr
+    ast: Node
+
+
+def _d(problem: Problem, node: Node, ctx: Context) -> Expr:
+    d = differential(node, problem.wrt)
+    if d is None:
+        f = lower(node, ctx)
+        return zero(f.rows, f.cols)
+    return lower(d, ctx)
+
+
+def derive_expr(problem: Problem) -> Expr:
+    """The derivative the claim must equal, in canonical form; raises Unsupported."""
+    ctx = Context(problem.shapes, problem.assumptions)
+    rows, cols = problem.shapes[problem.wrt]
+    if rows == 1 and cols == 1 and problem.kind is not Kind.DIFFERENTIAL:
+        raise Unsupported("derivatives by a scalar are checked entrywise only")
+    df = _d(problem, problem.f, ctx)
+    if problem.kind is Kind.DIFFERENTIAL:
+        return df
+    if problem.kind is Kind.GRADIENT:
+        g = gradient(df, (rows, cols)) if not df.is_zero else zero(rows, cols)
+        return g if problem.layout is Layout.DENOMINATOR else g.T
+    if problem.kind is Kind.JACOBIAN:
+        if cols != 1:
+            raise Unsupported("a Jacobian by a matrix")
+        m = jacobian(df, rows)
+        return m.T if problem.layout is Layout.DENOMINATOR else m
+    g = gradient(df, (rows, cols))
+    dg = _d(problem, to_ast(g, sized=True), ctx)
+    return jacobian(dg, rows)
+
+
+def derive(problem: Problem) -> Derivation:
+    """The derivative of `problem.f` in the problem's kind and layout."""
+    expr = derive_expr(problem)
+    return Derivation(problem.kind, problem.layout, problem.wrt, expr, to_ast(expr))
+
+
+def matrix_form_equal(problem: Problem) -> tuple[bool | None, str]:
+    """(True, "") when the claim's canonical form is the derivative's: proved for all sizes.
+
+    (None, why) when the comparison is inconclusive; never (False, …): different canonical
+    forms prove nothing.
+    """
+    if problem.shape_note:
+        return None, "the claim's shape differs"
+    try:
+        derived = derive_expr(problem)
+        claim = lower(problem.claim, Context(problem.shapes, problem.assumptions))
+    except Unsupported as err:
+        return None, f"matrix form: {err}"
+    if (derived - claim).is_zero if (derived.rows, derived.cols) == (claim.rows, claim.cols) \
+            else False:
+        return True, ""
+    return None, "matrix forms differ (not a disproof)"

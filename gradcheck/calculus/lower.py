@@ -1,0 +1,105 @@
+"""AST → canonical form, under a rule's shapes and assumptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..lang.ast import Call, Const, Dir, Node, Num, Sym
+from . import algebra as alg
+from .canon import Atom, Dim, Expr, Scalar, Unsupported, atom, identity, number, scalar, zero
+
+
+@dataclass(frozen=True)
+class Context:
+    """Shapes of the symbols, and the assumptions that change algebra (Sᵀ = S, QᵀQ = I)."""
+
+    shapes: dict[str, tuple[Dim, Dim]]
+    assumptions: dict[str, frozenset[str]]
+
+    def symbol(self, name: str, kind: str = "sym") -> Expr:
+        rows, cols = self.shapes[name]
+        if rows == 1 and cols == 1:
+            return scalar(Scalar("sym", (kind, name)))
+        assumed = self.assumptions.get(name, frozenset())
+        symmetric = bool(assumed & {"symmetric", "spd", "diagonal"})
+        tag = "orthogonal" if "orthogonal" in assumed else ""
+        return atom(Atom(kind, (name, tag), rows, cols, symmetric=symmetric))
+
+
+UNARY: dict[str, Callable[[Expr], Expr]] = {
+    "neg": lambda a: -a,
+    "T": lambda a: a.T,
+    "inv": alg.inverse,
+    "norm": alg.norm,
+    "fro": alg.norm,
+    "sum": alg.total,
+    "tr": alg.trace,
+    "det": alg.det,
+    "logdet": alg.logdet,
+    "diag": alg.diag,
+    "softmax": alg.softmax,
+    "logsumexp": alg.logsumexp,
+    "detach": lambda a: a,  # a value: only differentiation treats it as a constant
+}
+for _op in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "abs"):
+    UNARY[_op] = lambda a, op=_op: alg.function(op, a)  # type: ignore[misc]
+
+BINARY: dict[str, Callable[[Expr, Expr], Expr]] = {
+    "add": alg.add,
+    "sub": lambda a, b: alg.add(a, -b),
+    "matmul": alg.matmul,
+    "scale": alg.matmul,
+    "mul": alg.hadamard,
+    "div": alg.divide,
+}
+
+
+def lower(node: Node, ctx: Context) -> Expr:
+    """The canonical form of `node`."""
+    if isinstance(node, Num):
+        return number(node.value)
+    if isinstance(node, Sym):
+        return ctx.symbol(node.name)
+    if isinstance(node, Dir):
+        return ctx.symbol(node.name, kind="dir")
+    if isinstance(node, Const):
+        return _constant(node)
+    assert isinstance(node, Call)
+    if node.op in ("pow", "matpow", "sup"):
+        return _power(node, ctx)
+    args = [lower(a, ctx) for a in node.args]
+    if node.op in UNARY:
+        return UNARY[node.op](args[0])
+    if node.op in BINARY:
+        return BINARY[node.op](args[0], args[1])
+    raise Unsupported(f"no canonical form for {node.op}")
+
+
+def _constant(node: Const) -> Expr:
+    if not node.dims:
+        raise Unsupported(f"{node.name} without a size")
+    rows, cols = node.dims if len(node.dims) == 2 else (
+        node.dims[0], node.dims[0] if node.name == "I" else 1)
+    if node.name == "zeros":
+        return zero(rows, cols)
+    if node.name == "ones":
+        return alg.ones(rows, cols) if (rows, cols) != (1, 1) else number(Fraction(1))
+    return identity(rows)
+
+
+def _power(node: Call, ctx: Context) -> Expr:
+    base, exponent = node.args
+    if not isinstance(exponent, Num):
+        raise Unsupported("a power that is not a number")
+    a = lower(base, ctx)
+    k = exponent.value
+    if node.op == "pow" or a.is_scalar:
+        return alg.power(a, k)
+    if k.denominator != 1 or k < 0:
+        raise Unsupported("a matrix power that is not a whole number")
+    result = identity(a.rows)
+    for _ in range(int(k)):
+        result = alg.matmul(result, a)
+    return result
