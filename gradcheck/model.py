@@ -160,6 +160,8 @@ class SymbolicEvidence:
     sizes: tuple[tuple[tuple[str, int], ...], ...] = ()
     detail: str = ""
     seconds: float = 0.0
+    all_sizes: bool = False  # the claim's canonical matrix form is the derived derivative's
+    matrix_detail: str = ""
 
 
 @dataclass(frozen=True)

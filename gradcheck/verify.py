@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .errors import RuleError
 from .model import (
@@ -80,11 +81,28 @@ def _evidence(
     from .crosscheck import cross_check
 
     sym_evidence, at_size = symbolic.check(problem, options)
+    all_sizes, matrix_detail = _matrix_form(problem, options)
+    sym_evidence = replace(sym_evidence, all_sizes=all_sizes, matrix_detail=matrix_detail)
     num_evidence = numeric.search(problem, options)
     cross = None
     if at_size is not None and at_size.derivative is not None:
         cross = cross_check(problem, at_size, options.seed)
     return sym_evidence, num_evidence, cross
+
+
+def _matrix_form(problem: Problem, options: Options) -> tuple[bool, str]:
+    """Whether the claim equals the derived derivative in canonical matrix form (all sizes)."""
+    from .calculus.derive import matrix_form_equal
+    from .symbolic import SymbolicTimeout, time_limit
+
+    try:
+        with time_limit(options.symbolic_timeout):
+            equal, detail = matrix_form_equal(problem)
+    except SymbolicTimeout:
+        return False, "matrix form: time limit reached"
+    except (ArithmeticError, LookupError, ValueError, TypeError, RecursionError) as err:
+        return False, f"matrix form: engine failed ({type(err).__name__}: {err})"
+    return bool(equal), detail
 
 
 def fold(
@@ -94,6 +112,11 @@ def fold(
     if cross is not None and not cross.agreed:
         return Status.ERROR, f"the oracles disagree: {cross.detail}"
     ce = numeric.counterexample
+    if symbolic.all_sizes and (ce is not None or symbolic.status == "disproved"):
+        return Status.ERROR, (
+            "the oracles disagree: the matrix-form proof says the claim holds for all sizes, "
+            "but " + ("autograd found a counterexample" if ce else "sympy disproved it")
+        )
     if ce is not None:
         sizes = dict(ce.sizes)
         if symbolic.status == "proved" and any(dict(s) == sizes for s in symbolic.sizes):
@@ -108,7 +131,7 @@ def fold(
         return Status.FAILS, problem.shape_note
     if numeric.examples == 0:
         return Status.ERROR, numeric.detail or "no input could be drawn"
-    if symbolic.status == "proved":
+    if symbolic.status == "proved" or symbolic.all_sizes:
         return Status.HOLDS, ""
     return Status.HOLDS_NUMERIC, f"symbolic check {symbolic.status}: {symbolic.detail}"
 

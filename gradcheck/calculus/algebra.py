@@ -22,7 +22,7 @@ from .canon import (
 )
 
 
-def _combine(a: Expr, b: Expr, rows: object, cols: object, join) -> Expr:  # type: ignore[no-untyped-def]
+def _combine(a: Expr, b: Expr, rows: object, cols: object, join) -> Expr:
     items: dict[Term, Fraction] = defaultdict(Fraction)
     for (sa, ca), coef_a in a.terms:
         for (sb, cb), coef_b in b.terms:
@@ -74,9 +74,8 @@ def had_atom(bases: dict[Expr, Fraction], rows: object, cols: object) -> tuple[A
     if not kept:
         return (Atom("ones", (), rows, cols),)  # type: ignore[arg-type]
     if len(kept) == 1:
-        (base, e), = kept.items()
-        if e == 1 and len(base.terms) == 1 and not base.terms[0][0][0] and \
-                base.terms[0][1] == 1:
+        ((base, e),) = kept.items()
+        if e == 1 and len(base.terms) == 1 and not base.terms[0][0][0] and base.terms[0][1] == 1:
             return base.terms[0][0][1]
     payload = tuple(sorted(kept.items(), key=lambda be: repr(be)))
     return (Atom("had", payload, rows, cols),)  # type: ignore[arg-type]
@@ -88,7 +87,7 @@ def hadamard(a: Expr, b: Expr) -> Expr:
         return matmul(a, b) if a.is_scalar != b.is_scalar else scale_by(a, b)
     rows, cols = a.rows, a.cols
 
-    def join(sc, ca, cb, c):  # type: ignore[no-untyped-def]
+    def join(sc, ca, cb, c):
         bases: dict[Expr, Fraction] = defaultdict(Fraction)
         for chain in (ca, cb):
             for base, e in _bases(chain, rows, cols).items():
@@ -98,8 +97,8 @@ def hadamard(a: Expr, b: Expr) -> Expr:
     return _combine(a, b, rows, cols, join)
 
 
-def monomial(e: Expr) -> tuple[Fraction, tuple, tuple] | None:  # type: ignore[type-arg]
-    return (e.terms[0][1], *e.terms[0][0]) if len(e.terms) == 1 else None  # type: ignore[return-value]
+def monomial(e: Expr) -> tuple[Fraction, tuple, tuple] | None:
+    return (e.terms[0][1], *e.terms[0][0]) if len(e.terms) == 1 else None
 
 
 def power(a: Expr, k: Fraction) -> Expr:
@@ -120,8 +119,9 @@ def power(a: Expr, k: Fraction) -> Expr:
         if a.is_scalar:
             return Expr.of(settle(powered, (), coef ** int(k)), 1, 1)
         bases = {b: e * k for b, e in _bases(chain, a.rows, a.cols).items()}
-        return Expr.of(settle(powered, had_atom(bases, a.rows, a.cols), coef ** int(k)),
-                       a.rows, a.cols)
+        return Expr.of(
+            settle(powered, had_atom(bases, a.rows, a.cols), coef ** int(k)), a.rows, a.cols
+        )
     if a.is_scalar:
         return scalar(Scalar("poly", (a,)), k)
     return atom(Atom("had", ((a, k),), a.rows, a.cols))
@@ -136,8 +136,13 @@ def function(op: str, a: Expr) -> Expr:
     """An elementwise function (a scalar function when a is 1×1)."""
     if op == "log" and a.is_scalar and len(a.terms) == 1:
         (scalars, chain), coef = a.terms[0]
-        if coef == 1 and not chain and len(scalars) == 1 and scalars[0][0].kind == "det" \
-                and scalars[0][1] == 1:
+        if (
+            coef == 1
+            and not chain
+            and len(scalars) == 1
+            and scalars[0][0].kind == "det"
+            and scalars[0][1] == 1
+        ):
             return logdet(scalars[0][0].payload[0])
     if a.is_scalar:
         return scalar(Scalar("fn", (op, a)))
@@ -168,7 +173,7 @@ def trace(a: Expr) -> Expr:
             terms = settle(scalars, min(as_scalar, key=chain_key), coef)
         else:
             best = min(rotations, key=chain_key)
-            terms = settle(scalars + ((Scalar("tr", best), Fraction(1)),), (), coef)
+            terms = settle((*scalars, (Scalar("tr", best), Fraction(1))), (), coef)
         for term, c in terms.items():
             items[term] += c
     return Expr.of(items, 1, 1)
@@ -204,8 +209,9 @@ def det(a: Expr) -> Expr:
     result = number(Fraction(1))
     for f in factors:
         base = atom(Atom("sym", f.payload, f.rows, f.cols, symmetric=f.symmetric))
-        result = matmul(result, scalar(Scalar("det", (base,)), Fraction(-1 if f.kind == "inv"
-                                                                         else 1)))
+        result = matmul(
+            result, scalar(Scalar("det", (base,)), Fraction(-1 if f.kind == "inv" else 1))
+        )
     return result
 
 

@@ -24,7 +24,7 @@ class Atom:
     """A factor of a matrix product: a symbol, X⁻¹, dX, 𝟏, f(M) elementwise, a ⊙ b, diag(v)…"""
 
     kind: str
-    payload: tuple  # type: ignore[type-arg]
+    payload: tuple
     rows: Dim
     cols: Dim
     t: bool = False
@@ -55,7 +55,7 @@ class Scalar:
     """A scalar factor: λ, aᵀx (a 1×1 chain), tr(…), det(…), ‖…‖, f(s), a polynomial…"""
 
     kind: str
-    payload: tuple  # type: ignore[type-arg]
+    payload: tuple
 
     @cached_property
     def key(self) -> str:
@@ -94,7 +94,7 @@ class Expr:
         return not self.terms
 
     @property
-    def T(self) -> Expr:  # noqa: N802 - reads like the math
+    def T(self) -> Expr:
         items: dict[Term, Fraction] = defaultdict(Fraction)
         for (scalars, chain), coef in self.terms:
             for term, c in settle(scalars, transpose_chain(chain), coef).items():
@@ -191,8 +191,9 @@ def _times(a: dict[Term, Fraction], b: dict[Term, Fraction]) -> dict[Term, Fract
             merged: dict[Scalar, Fraction] = defaultdict(Fraction)
             for s, e in (*sa, *sb):
                 merged[s] += e
-            scalars = tuple(sorted(((s, e) for s, e in merged.items() if e != 0),
-                                   key=lambda se: se[0].key))
+            scalars = tuple(
+                sorted(((s, e) for s, e in merged.items() if e != 0), key=lambda se: se[0].key)
+            )
             out[(scalars, ca + cb)] += coef_a * coef_b
     return out
 

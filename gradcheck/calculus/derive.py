@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..lang.ast import Node
 from ..model import Kind, Layout
 from ..problem import Problem
-from .canon import Expr, Unsupported, zero
+from .canon import Expr, Scalar, Term, Unsupported, zero
 from .differential import differential
 from .extract import gradient, jacobian
 from .human import to_ast
@@ -31,6 +33,28 @@ def _d(problem: Problem, node: Node, ctx: Context) -> Expr:
         f = lower(node, ctx)
         return zero(f.rows, f.cols)
     return lower(d, ctx)
+
+
+def sums_to_one(e: Expr, problem: Problem) -> Expr:
+    """𝟏ᵀy = 1 for a probability vector y."""
+    names = {n for n, a in problem.assumptions.items() if "probability" in a}
+    if not names:
+        return e
+    items: dict[Term, Fraction] = defaultdict(Fraction)
+    for (scalars, chain), coef in e.terms:
+        kept = tuple((s, p) for s, p in scalars if not _is_total_of(s, names))
+        items[(kept, chain)] += coef
+    return Expr.of(items, e.rows, e.cols)
+
+
+def _is_total_of(s: Scalar, names: set[str]) -> bool:
+    chain = s.payload if s.kind == "chain" else ()
+    return (
+        len(chain) == 2
+        and chain[0].kind == "ones"
+        and chain[1].kind == "sym"
+        and chain[1].payload[0] in names
+    )
 
 
 def derive_expr(problem: Problem) -> Expr:
@@ -57,7 +81,7 @@ def derive_expr(problem: Problem) -> Expr:
 
 def derive(problem: Problem) -> Derivation:
     """The derivative of `problem.f` in the problem's kind and layout."""
-    expr = derive_expr(problem)
+    expr = sums_to_one(derive_expr(problem), problem)
     return Derivation(problem.kind, problem.layout, problem.wrt, expr, to_ast(expr))
 
 
@@ -70,11 +94,16 @@ def matrix_form_equal(problem: Problem) -> tuple[bool | None, str]:
     if problem.shape_note:
         return None, "the claim's shape differs"
     try:
-        derived = derive_expr(problem)
-        claim = lower(problem.claim, Context(problem.shapes, problem.assumptions))
+        derived = sums_to_one(derive_expr(problem), problem)
+        claim = sums_to_one(
+            lower(problem.claim, Context(problem.shapes, problem.assumptions)), problem
+        )
     except Unsupported as err:
         return None, f"matrix form: {err}"
-    if (derived - claim).is_zero if (derived.rows, derived.cols) == (claim.rows, claim.cols) \
-            else False:
+    if (
+        (derived - claim).is_zero
+        if (derived.rows, derived.cols) == (claim.rows, claim.cols)
+        else False
+    ):
         return True, ""
     return None, "matrix forms differ (not a disproof)"

@@ -97,12 +97,13 @@ RULES: dict[str, Callable[[Call, list[D]], D]] = {
     "sup": _pow,
     "matpow": _matpow,
     "T": lambda e, ds: None if ds[0] is None else c("T", ds[0]),
-    "inv": lambda e, ds: None if ds[0] is None else c(
-        "neg", c("matmul", c("matmul", e, ds[0]), e)),
-    "norm": lambda e, ds: None if ds[0] is None else c(
-        "div", c("sum", c("mul", e.args[0], ds[0])), e),
-    "fro": lambda e, ds: None if ds[0] is None else c(
-        "div", c("sum", c("mul", e.args[0], ds[0])), e),
+    "inv": lambda e, ds: None if ds[0] is None else c("neg", c("matmul", c("matmul", e, ds[0]), e)),
+    "norm": lambda e, ds: (
+        None if ds[0] is None else c("div", c("sum", c("mul", e.args[0], ds[0])), e)
+    ),
+    "fro": lambda e, ds: (
+        None if ds[0] is None else c("div", c("sum", c("mul", e.args[0], ds[0])), e)
+    ),
     "exp": _chain(lambda a: c("exp", a)),
     "log": lambda e, ds: None if ds[0] is None else c("div", ds[0], e.args[0]),
     "sqrt": lambda e, ds: None if ds[0] is None else c("div", ds[0], c("mul", n(2), e)),
@@ -115,15 +116,18 @@ RULES: dict[str, Callable[[Call, list[D]], D]] = {
     "abs": _chain(lambda a: c("div", a, c("abs", a))),
     "detach": lambda e, ds: None,
     "sum": lambda e, ds: None if ds[0] is None else c("sum", ds[0]),
-    "logsumexp": lambda e, ds: None if ds[0] is None else c(
-        "sum", c("mul", c("softmax", e.args[0]), ds[0])),
+    "logsumexp": lambda e, ds: (
+        None if ds[0] is None else c("sum", c("mul", c("softmax", e.args[0]), ds[0]))
+    ),
     "softmax": _softmax,
     "diag": lambda e, ds: None if ds[0] is None else c("diag", ds[0]),
     "tr": lambda e, ds: None if ds[0] is None else c("tr", ds[0]),
-    "det": lambda e, ds: None if ds[0] is None else c(
-        "scale", e, c("tr", c("matmul", c("inv", e.args[0]), ds[0]))),
-    "logdet": lambda e, ds: None if ds[0] is None else c(
-        "tr", c("matmul", c("inv", e.args[0]), ds[0])),
+    "det": lambda e, ds: (
+        None if ds[0] is None else c("scale", e, c("tr", c("matmul", c("inv", e.args[0]), ds[0])))
+    ),
+    "logdet": lambda e, ds: (
+        None if ds[0] is None else c("tr", c("matmul", c("inv", e.args[0]), ds[0]))
+    ),
 }
 
 

@@ -15,8 +15,9 @@ def _has_dir(thing: object) -> bool:
     if isinstance(thing, Scalar):
         return _has_dir(thing.payload)
     if isinstance(thing, Expr):
-        return any(_has_dir(s) for (scalars, chain), _ in thing.terms for s, _ in scalars) or \
-            any(_has_dir(a) for (scalars, chain), _ in thing.terms for a in chain)
+        return any(_has_dir(s) for (scalars, chain), _ in thing.terms for s, _ in scalars) or any(
+            _has_dir(a) for (scalars, chain), _ in thing.terms for a in chain
+        )
     if isinstance(thing, tuple):
         return any(_has_dir(x) for x in thing)
     return False
@@ -50,8 +51,7 @@ def adjoint(e: Expr, w: Expr, wrt: tuple[object, object]) -> Expr:
         if holder is not None:
             if _has_dir(chain):
                 raise Unsupported("dX twice in one term")
-            inner = alg.total(alg.hadamard(w, _chain_expr(chain, e.rows, e.cols))) \
-                if chain else w
+            inner = alg.total(alg.hadamard(w, _chain_expr(chain, e.rows, e.cols))) if chain else w
             total = total + _adjoint_scalar(holder, alg.matmul(rest, inner), wrt)
             continue
         j = next((k for k, a in enumerate(chain) if _has_dir(a)), None)
@@ -67,8 +67,11 @@ def adjoint(e: Expr, w: Expr, wrt: tuple[object, object]) -> Expr:
 def _adjoint_scalar(s: Scalar, w: Expr, wrt: tuple[object, object]) -> Expr:
     if s.kind in ("chain", "tr"):
         chain = s.payload
-        return adjoint(Expr.of({((), chain): Fraction(1)}, chain[0].rows, chain[-1].cols),
-                       alg.scale_by(w, identity(chain[0].rows)) if s.kind == "tr" else w, wrt)
+        return adjoint(
+            Expr.of({((), chain): Fraction(1)}, chain[0].rows, chain[-1].cols),
+            alg.scale_by(w, identity(chain[0].rows)) if s.kind == "tr" else w,
+            wrt,
+        )
     if s.kind == "poly":
         return adjoint(s.payload[0], w, wrt)
     raise Unsupported(f"dX inside {s.kind}")
@@ -82,8 +85,7 @@ def _adjoint_atom(a: Atom, w: Expr, wrt: tuple[object, object]) -> Expr:
         if len(holders) != 1 or holders[0][1] != 1:
             raise Unsupported("the differential is not linear in dX")
         others = {b: e for b, e in a.payload if not _has_dir(b)}
-        weight = Expr.of({((), alg.had_atom(others, a.rows, a.cols)): Fraction(1)},
-                         a.rows, a.cols)
+        weight = Expr.of({((), alg.had_atom(others, a.rows, a.cols)): Fraction(1)}, a.rows, a.cols)
         return adjoint(holders[0][0], alg.hadamard(w, weight), wrt)
     if a.kind == "diag":
         return adjoint(a.payload[0], alg.diag(w), wrt)
@@ -124,8 +126,7 @@ def jacobian(df: Expr, n: object) -> Expr:
             holders = [b for b, e in last.payload if _has_dir(b) and e == 1]
             if len(holders) != 1 or len(holders[0].terms) != 1:
                 raise Unsupported("an elementwise product not of the form v ⊙ dx")
-            weight = Expr.of({((), alg.had_atom(others, last.rows, 1)): Fraction(1)},
-                             last.rows, 1)
+            weight = Expr.of({((), alg.had_atom(others, last.rows, 1)): Fraction(1)}, last.rows, 1)
             inner = jacobian(holders[0], n)
             total = total + alg.matmul(alg.matmul(left, alg.diag(weight)), inner)
         else:

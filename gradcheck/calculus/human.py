@@ -96,8 +96,9 @@ def _monomials(e: Expr) -> list[Monomial]:
 _SHAPE: list[tuple[object, object]] = [(1, 1)]  # the shape of the sum being printed
 
 
-def _term_ast(coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...],
-              chain: tuple[Atom, ...]) -> Node:
+def _term_ast(
+    coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...], chain: tuple[Atom, ...]
+) -> Node:
     """coef · scalars · chain, with negative powers as a denominator."""
     up = [_power_ast(scalar_ast(s), e, "sup") for s, e in scalars if e > 0]
     down = [_power_ast(scalar_ast(s), -e, "sup") for s, e in scalars if e < 0]
@@ -144,12 +145,12 @@ def _factored(monomials: list[Monomial], e: Expr) -> Node:
     coef = _common_coefficient([m[0] for m in monomials])
     common = _common_scalars([m[1] for m in monomials])
     prefix = _common_affix([m[2] for m in monomials], from_left=True)
-    rest_chains = [m[2][len(prefix):] for m in monomials]
+    rest_chains = [m[2][len(prefix) :] for m in monomials]
     suffix = _common_affix(rest_chains, from_left=False)
     if coef == 1 and not common and not prefix and not suffix:
         return _summed(monomials, e)
     inner = [
-        (m[0] / coef, _without(m[1], common), m[2][len(prefix): len(m[2]) - len(suffix)])
+        (m[0] / coef, _without(m[1], common), m[2][len(prefix) : len(m[2]) - len(suffix)])
         for m in monomials
     ]
     body = _summed(inner, e)
@@ -159,8 +160,9 @@ def _factored(monomials: list[Monomial], e: Expr) -> Node:
     return _term_ast_around(coef, common, product)
 
 
-def _term_ast_around(coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...],
-                     body: Node) -> Node:
+def _term_ast_around(
+    coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...], body: Node
+) -> Node:
     up = [_power_ast(scalar_ast(s), e, "sup") for s, e in scalars if e > 0]
     down = [_power_ast(scalar_ast(s), -e, "sup") for s, e in scalars if e < 0]
     numerator = _product([*up, body], "scale")
@@ -202,8 +204,10 @@ def _groups(monomials: list[Monomial], side: int) -> list[list[Monomial]]:
 def _gain(groups: list[list[Monomial]]) -> int:
     """How many groups have a common factor to pull out."""
     return sum(
-        1 for g in groups if len(g) > 1 and (
-            _common_affix([m[2] for m in g], True) or _common_affix([m[2] for m in g], False))
+        1
+        for g in groups
+        if len(g) > 1
+        and (_common_affix([m[2] for m in g], True) or _common_affix([m[2] for m in g], False))
     )
 
 
@@ -215,20 +219,22 @@ def _common_coefficient(coefs: list[Fraction]) -> Fraction:
     return Fraction(-1) if all(x < 0 for x in coefs) else Fraction(1)
 
 
-def _common_scalars(lists: list[tuple[tuple[Scalar, Fraction], ...]]) -> tuple[
-        tuple[Scalar, Fraction], ...]:
+def _common_scalars(
+    lists: list[tuple[tuple[Scalar, Fraction], ...]],
+) -> tuple[tuple[Scalar, Fraction], ...]:
     first = dict(lists[0])
     common = []
     for s, e in first.items():
-        powers = [dict(other).get(s) for other in lists[1:]]
-        if all(p is not None and (p > 0) == (e > 0) for p in powers):
-            smallest = min([e, *powers], key=abs)  # type: ignore[list-item]
-            common.append((s, smallest))
+        found = [dict(other).get(s) for other in lists[1:]]
+        powers = [p for p in found if p is not None and (p > 0) == (e > 0)]
+        if len(powers) == len(found):
+            common.append((s, min([e, *powers], key=abs)))
     return tuple(common)
 
 
-def _without(scalars: tuple[tuple[Scalar, Fraction], ...],
-             common: tuple[tuple[Scalar, Fraction], ...]) -> tuple[tuple[Scalar, Fraction], ...]:
+def _without(
+    scalars: tuple[tuple[Scalar, Fraction], ...], common: tuple[tuple[Scalar, Fraction], ...]
+) -> tuple[tuple[Scalar, Fraction], ...]:
     taken = dict(common)
     out = []
     for s, e in scalars:
@@ -243,7 +249,7 @@ def _common_affix(chains: list[tuple[Atom, ...]], from_left: bool) -> tuple[Atom
     shortest = min(len(ch) for ch in chains)
     best: tuple[Atom, ...] = ()
     for size in range(1, shortest + 1):
-        parts = [ch[:size] if from_left else ch[len(ch) - size:] for ch in chains]
+        parts = [ch[:size] if from_left else ch[len(ch) - size :] for ch in chains]
         if any(p != parts[0] for p in parts):
             break
         rests = [ch[size:] if from_left else ch[: len(ch) - size] for ch in chains]

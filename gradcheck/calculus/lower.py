@@ -80,8 +80,11 @@ def lower(node: Node, ctx: Context) -> Expr:
 def _constant(node: Const) -> Expr:
     if not node.dims:
         raise Unsupported(f"{node.name} without a size")
-    rows, cols = node.dims if len(node.dims) == 2 else (
-        node.dims[0], node.dims[0] if node.name == "I" else 1)
+    rows, cols = (
+        node.dims
+        if len(node.dims) == 2
+        else (node.dims[0], node.dims[0] if node.name == "I" else 1)
+    )
     if node.name == "zeros":
         return zero(rows, cols)
     if node.name == "ones":

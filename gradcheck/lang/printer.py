@@ -154,7 +154,7 @@ class Printer:
         if isinstance(right_node, Num) or right[:1].isdigit():
             return f"{left}·{right}"
         ends_scalar = left.endswith(")") or left[-1:] in SUPERSCRIPT_CHARS
-        if ends_scalar and not right.startswith("(") or _function_first(right_node):
+        if (ends_scalar and not right.startswith("(")) or _function_first(right_node):
             return f"{left} {right}"
         return left + self.joiner(left, right, left_node, right_node) + right
 

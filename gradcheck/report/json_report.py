@@ -59,6 +59,8 @@ def _symbolic(ev: SymbolicEvidence | None) -> dict[str, JSONValue] | None:
         "sizes": [sizes(s) for s in ev.sizes],
         "detail": ev.detail,
         "seconds": number(ev.seconds),
+        "all_sizes": ev.all_sizes,
+        "matrix_detail": ev.matrix_detail,
     }
 
 

@@ -91,6 +91,13 @@ def symbolic_cell(ev: SymbolicEvidence | None) -> str:
     """`proved at 6 sizes (m,n ≤ 3)`, `disproved`, `timeout after 20 s`, `unsupported: why`."""
     if ev is None:
         return "—"
+    if ev.all_sizes:
+        entrywise = (
+            f"; entrywise at {plural(len(ev.sizes), 'size')}"
+            if ev.sizes and ev.status == "proved"
+            else ""
+        )
+        return f"proved for all sizes{entrywise}"
     if ev.status == "proved":
         bound = _size_bound(ev.sizes)
         text = f"proved at {plural(len(ev.sizes), 'size')}" if ev.sizes else "proved"

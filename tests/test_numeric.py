@@ -1,0 +1,389 @@
+"""Tests for gradcheck.numeric: autograd derivatives, the counterexample search, the lowering."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcheck import numeric
+from gradcheck.catalog import rule_from_claim
+from gradcheck.lang.ast import Call, Const, Node, Num, Sym
+from gradcheck.model import Counterexample, Kind, Layout, Options
+from gradcheck.numeric import evaluate, rule_seed, search, true_derivative
+from gradcheck.problem import Problem, compile_rule
+from gradcheck.strategies import build_value, entries
+from gradcheck.symbolic import Lowering
+
+FAST = Options(examples=20)
+SQUARE_AX = {"A": "matrix(n, n)", "X": "matrix(n, n)"}
+
+
+def compiled(claim: str, *, assume: dict[str, list[str]] | None = None,
+             symbols: dict[str, str] | None = None, layout: str = "denominator") -> Problem:
+    rule, diagnostics = rule_from_claim(claim, assume=assume, symbols=symbols, layout=layout)
+    assert rule is not None and diagnostics == [], diagnostics
+    return compile_rule(rule)
+
+
+def tensors(**arrays: np.ndarray) -> dict[str, torch.Tensor]:
+    return {k: torch.tensor(v, dtype=torch.float64) for k, v in arrays.items()}
+
+
+def derivative(problem: Problem, sizes: dict[str, int], direction: np.ndarray | None = None,
+               **arrays: np.ndarray) -> np.ndarray:
+    values = tensors(**arrays)
+    d = torch.zeros_like(values[problem.wrt]) if direction is None else \
+        torch.tensor(direction, dtype=torch.float64)
+    return true_derivative(problem, values, sizes, d).detach().numpy()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20240601)
+
+
+# ---- true_derivative against derivatives worked out by hand ----
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_gradient_by_a_vector(rng: np.random.Generator, layout: str) -> None:
+    p = compiled("∇_x (xᵀAx) = (A + Aᵀ)x", layout=layout)
+    assert p.kind is Kind.GRADIENT and p.layout is Layout(layout)
+    a, x = rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    got = derivative(p, {"n": 3}, A=a, x=x)
+    by_hand = (a + a.T) @ x
+    expected = by_hand if layout == "denominator" else by_hand.T
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_gradient_by_a_matrix(rng: np.random.Generator, layout: str) -> None:
+    p = compiled("∇_X tr(A X B) = Aᵀ Bᵀ", layout=layout,
+                 symbols={"A": "matrix(k, m)", "X": "matrix(m, n)", "B": "matrix(n, k)"})
+    a, x, b = rng.normal(size=(2, 3)), rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+    got = derivative(p, {"k": 2, "m": 3, "n": 4}, A=a, X=x, B=b)
+    # denominator layout has the shape of X (3×4); numerator layout its transpose
+    expected = a.T @ b.T if layout == "denominator" else b @ a
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_of_log_det_and_of_a_norm(rng: np.random.Generator) -> None:
+    p = compiled("∇_X log det X = X⁻ᵀ", assume={"X": ["spd"]})
+    raw = rng.normal(size=(3, 3))
+    x = raw @ raw.T + np.eye(3)
+    assert np.allclose(derivative(p, {"n": 3}, X=x), np.linalg.inv(x).T, rtol=1e-10)
+    p = compiled("∇_x ‖x‖ = x / ‖x‖")
+    v = rng.normal(size=(4, 1))
+    assert np.allclose(derivative(p, {"n": 4}, x=v), v / np.linalg.norm(v), rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_jacobian_of_a_linear_map(rng: np.random.Generator, layout: str) -> None:
+    claim = "∇_x (Ax) = Aᵀ" if layout == "denominator" else "∇_x (Ax) = A"
+    p = compiled(claim, layout=layout, symbols={"A": "matrix(m, n)", "x": "vector(n)"})
+    assert p.kind is Kind.JACOBIAN
+    a, x = rng.normal(size=(2, 3)), rng.normal(size=(3, 1))
+    got = derivative(p, {"m": 2, "n": 3}, A=a, x=x)
+    # entry (i, j) = ∂f_j/∂x_i in denominator layout (n×m); numerator layout is m×n
+    expected = a.T if layout == "denominator" else a
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_jacobian_of_a_row_vector_map(rng: np.random.Generator, layout: str) -> None:
+    claim = "∇_x (xᵀA) = A" if layout == "denominator" else "∇_x (xᵀA) = Aᵀ"
+    p = compiled(claim, layout=layout, symbols={"A": "matrix(n, m)", "x": "vector(n)"})
+    a, x = rng.normal(size=(3, 2)), rng.normal(size=(3, 1))
+    got = derivative(p, {"m": 2, "n": 3}, A=a, x=x)
+    expected = a if layout == "denominator" else a.T
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_jacobian_of_elementwise_and_softmax(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(4, 1))
+    p = compiled("∇_x tanh(x) = diag(1 − tanh(x) ⊙ tanh(x))")
+    assert np.allclose(derivative(p, {"n": 4}, x=x), np.diag(1 - np.tanh(x[:, 0]) ** 2))
+    p = compiled("∇_x softmax(x) = diag(softmax(x)) − softmax(x) softmax(x)ᵀ")
+    s = np.exp(x) / np.exp(x).sum()
+    assert np.allclose(derivative(p, {"n": 4}, x=x), np.diagflat(s) - s @ s.T, rtol=1e-12)
+
+
+def test_hessian(rng: np.random.Generator) -> None:
+    p = compiled("∇²_x (xᵀAx) = A + Aᵀ")
+    assert p.kind is Kind.HESSIAN
+    a, x = rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    assert np.allclose(derivative(p, {"n": 3}, A=a, x=x), a + a.T, rtol=1e-12, atol=1e-12)
+    p = compiled("∇²_x sum(exp(x)) = diag(exp(x))")
+    assert np.allclose(derivative(p, {"n": 3}, x=x), np.diagflat(np.exp(x)), rtol=1e-12)
+    p = compiled("∇²_x ‖A x − b‖² = 2AᵀA", symbols={"A": "matrix(m, n)"})
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 1))
+    got = derivative(p, {"m": 2, "n": 3}, A=a, x=x, b=b)
+    assert np.allclose(got, 2 * a.T @ a, rtol=1e-12, atol=1e-12)
+
+
+def test_differential(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    dx = rng.normal(size=(3, 3))
+    inv = np.linalg.inv(x)
+    p = compiled("d(X⁻¹) = −X⁻¹ dX X⁻¹", assume={"X": ["invertible"]})
+    assert p.kind is Kind.DIFFERENTIAL
+    assert np.allclose(derivative(p, {"n": 3}, dx, X=x), -inv @ dx @ inv, rtol=1e-10)
+    p = compiled("d(X X) = dX X + X dX")
+    assert np.allclose(derivative(p, {"n": 3}, dx, X=x), dx @ x + x @ dx, rtol=1e-12)
+    p = compiled("d(det X) = det(X) tr(X⁻¹ dX)", assume={"X": ["invertible"]})
+    got = derivative(p, {"n": 3}, dx, X=x)
+    assert got.shape == (1, 1)
+    assert np.isclose(got[0, 0], np.linalg.det(x) * np.trace(inv @ dx), rtol=1e-10)
+
+
+# ---- search: counterexamples for wrong rules, none for right ones ----
+
+RIGHT = [
+    ("∇_X tr(A X) = Aᵀ", {}, SQUARE_AX),
+    ("∇_x (xᵀAx) = (A + Aᵀ)x", {}, None),
+    ("∇_x (xᵀAx) = 2Ax", {"A": ["symmetric"]}, None),
+    ("d(X⁻¹) = −X⁻¹ dX X⁻¹", {"X": ["invertible"]}, None),
+    ("∇_X log det X = X⁻ᵀ", {"X": ["invertible"]}, None),
+    ("∇²_x (xᵀAx) = A + Aᵀ", {}, None),
+    ("∇_x (Ax) = A", {}, {"A": "matrix(m, n)", "x": "vector(n)"}),
+]
+WRONG = [
+    ("∇_X tr(A X) = A", {}, SQUARE_AX),
+    ("∇_x (xᵀAx) = 2Ax", {}, None),
+    ("d(X⁻¹) = −X⁻¹ X⁻¹ dX", {"X": ["invertible"]}, None),
+    ("∇_X log det X = X⁻¹", {"X": ["invertible"]}, None),
+    ("∇²_x (xᵀAx) = 2A", {}, None),
+    ("∇_x (Ax) = A", {}, {"A": "matrix(n, n)"}),
+]
+
+
+@pytest.mark.parametrize(("claim", "assume", "symbols"), RIGHT[:-1], ids=[c for c, *_ in RIGHT[:-1]])
+def test_search_finds_nothing_against_a_right_rule(claim: str, assume: dict[str, list[str]],
+                                                    symbols: dict[str, str] | None) -> None:
+    evidence = search(compiled(claim, assume=assume, symbols=symbols), FAST)
+    assert evidence.counterexample is None
+    assert evidence.examples > 0
+    assert evidence.max_abs_error <= 1e-8 and evidence.max_rel_error <= 1e-7
+
+
+def test_search_in_numerator_layout() -> None:
+    claim, assume, symbols = RIGHT[-1]
+    evidence = search(compiled(claim, assume=assume, symbols=symbols, layout="numerator"), FAST)
+    assert evidence.counterexample is None and evidence.examples > 0
+
+
+def assert_genuine(problem: Problem, ce: Counterexample, options: Options) -> None:
+    """The counterexample reproduces: at its inputs the claim and the derivative differ."""
+    sizes = dict(ce.sizes)
+    inputs = {name: np.array(m, dtype=float) for name, m in ce.inputs}
+    direction = inputs.pop(f"d{problem.wrt}", np.zeros_like(inputs[problem.wrt]))
+    assert set(inputs) == set(problem.shapes)
+    for name, value in inputs.items():
+        assert value.shape == problem.symbol_size(name, sizes), name
+    values = tensors(**inputs)
+    d = torch.tensor(direction, dtype=torch.float64)
+    true = true_derivative(problem, values, sizes, d).detach().numpy()
+    claimed = evaluate(problem.claim, values, sizes, {problem.wrt: d}).numpy()
+    assert np.allclose(true, np.array(ce.true), rtol=1e-12, atol=1e-12)
+    assert np.allclose(claimed, np.array(ce.claimed), rtol=1e-12, atol=1e-12)
+    excess = np.abs(claimed - true) - (options.atol + options.rtol * np.abs(true))
+    assert excess.max() > 0
+    assert ce.abs_error == pytest.approx(np.abs(claimed - true).max())
+
+
+@pytest.mark.parametrize(("claim", "assume", "symbols"), WRONG, ids=[c for c, *_ in WRONG])
+def test_search_finds_a_small_genuine_counterexample(claim: str, assume: dict[str, list[str]],
+                                                     symbols: dict[str, str] | None) -> None:
+    problem = compiled(claim, assume=assume, symbols=symbols)
+    evidence = search(problem, FAST)
+    ce = evidence.counterexample
+    assert ce is not None
+    assert_genuine(problem, ce, FAST)
+    # each of these is a transposition or a factor-of-two mistake, visible at size 2
+    assert all(size <= 2 for _, size in ce.sizes), ce.sizes
+
+
+def test_counterexample_of_a_transposition_mistake_is_2_by_2() -> None:
+    problem = compiled("∇_X tr(A X) = A", symbols=SQUARE_AX)
+    ce = search(problem, FAST).counterexample
+    assert ce is not None
+    assert dict(ce.sizes) == {"n": 2}  # at n = 1 a transpose is invisible
+    assert {name for name, _ in ce.inputs} == {"A", "X"}
+
+
+def test_counterexample_of_a_differential_carries_the_direction() -> None:
+    problem = compiled("d(X⁻¹) = −X⁻¹ X⁻¹ dX", assume={"X": ["invertible"]})
+    ce = search(problem, FAST).counterexample
+    assert ce is not None
+    names = [name for name, _ in ce.inputs]
+    assert names.count("dX") == 1 and "X" in names
+
+
+def test_a_shape_mistake_is_a_counterexample_with_a_note() -> None:
+    problem = compiled("∇_x (Ax) = A", symbols={"A": "matrix(m, n)", "x": "vector(n)"})
+    ce = search(problem, FAST).counterexample
+    assert ce is not None
+    sizes = dict(ce.sizes)
+    assert sizes["m"] != sizes["n"]
+    assert "claim is" in ce.note and "derivative is" in ce.note
+
+
+# ---- determinism ----
+
+
+def test_the_same_seed_gives_the_same_counterexample() -> None:
+    problem = compiled("∇_x (xᵀAx) = 2Ax")
+    first = search(problem, Options(seed=3, examples=20))
+    again = search(problem, Options(seed=3, examples=20))
+    assert first.counterexample is not None
+    assert first.counterexample == again.counterexample
+    assert first.examples == again.examples
+    assert (first.max_abs_error, first.max_rel_error) == (again.max_abs_error,
+                                                          again.max_rel_error)
+
+
+def test_other_seeds_still_find_genuine_counterexamples() -> None:
+    problem = compiled("∇_X log det X = X⁻¹", assume={"X": ["invertible"]})
+    found = []
+    for seed in (0, 1, 2):
+        ce = search(problem, Options(seed=seed, examples=20)).counterexample
+        assert ce is not None
+        assert_genuine(problem, ce, FAST)
+        found.append(ce)
+    assert found[0] == search(problem, Options(seed=0, examples=20)).counterexample
+
+
+def test_rule_seed_depends_on_the_seed_and_the_rule() -> None:
+    assert rule_seed(0, "a") == rule_seed(0, "a")
+    assert len({rule_seed(0, "a"), rule_seed(1, "a"), rule_seed(0, "b")}) == 3
+    assert 0 <= rule_seed(12345, "linear-map") < 2**64
+
+
+# ---- the torch and the sympy lowering compute the same values ----
+#
+# Expressions are built over n×n matrices (A, B, and S which is spd), n-vectors (x, y) and
+# scalars (c, numbers), from templates that are well typed by construction.
+
+MATRIX, VECTOR, SCALAR = "M", "v", "s"
+
+
+def n_(x: int | str) -> Num:
+    return Num(Fraction(x))
+
+
+def call(op: str, *args: Node) -> Call:
+    return Call(op, tuple(args))
+
+
+SPD_FORMS = [Sym("S"), call("add", Sym("S"), Const("I", ("n", "n"))),
+             call("mul", n_(2), Sym("S")), call("matmul", Sym("S"), Sym("S"))]
+
+
+@st.composite
+def expressions(draw: st.DrawFn, kind: str, depth: int) -> Node:
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from({
+            MATRIX: [Sym("A"), Sym("B"), Sym("S"), Const("I", ("n", "n"))],
+            VECTOR: [Sym("x"), Sym("y"), Const("ones", ("n", 1))],
+            SCALAR: [Sym("c"), n_(2), n_(-1), n_("1/2")],
+        }[kind]))
+
+    def sub(k: str) -> Node:
+        return draw(expressions(k, depth - 1))
+
+    template = draw(st.sampled_from({
+        MATRIX: ["add", "sub", "matmul", "hadamard", "scale", "T", "inv", "exp", "tanh",
+                 "sigmoid", "diag"],
+        VECTOR: ["add", "sub", "matvec", "hadamard", "scale", "exp", "tanh", "sigmoid",
+                 "softmax", "diag", "neg"],
+        SCALAR: ["tr", "det", "sum", "summ", "norm", "logsumexp", "inner", "add", "mul",
+                 "tanh"],
+    }[kind]))
+    binary = {"add": "add", "sub": "sub", "matmul": "matmul", "hadamard": "mul", "mul": "mul"}
+    if template in binary:
+        return call(binary[template], sub(kind), sub(kind))
+    if template == "scale":
+        return call("mul", sub(SCALAR), sub(kind))
+    if template == "matvec":
+        return call("matmul", sub(MATRIX), sub(VECTOR))
+    if template == "inv":
+        return call("inv", draw(st.sampled_from(SPD_FORMS)))
+    if template == "exp":  # bounded argument: exp of exp of a product overflows float64
+        return call("exp", call("tanh", sub(kind)))
+    if template in ("tanh", "sigmoid", "softmax", "T", "neg"):
+        return call(template, sub(kind))
+    if template == "diag":
+        return call("diag", sub(VECTOR if kind == MATRIX else MATRIX))
+    if template in ("tr", "det", "summ"):
+        return call("sum" if template == "summ" else template, sub(MATRIX))
+    if template in ("sum", "norm", "logsumexp"):
+        return call(template, sub(VECTOR))
+    assert template == "inner"
+    return call("matmul", call("T", sub(VECTOR)), sub(VECTOR))
+
+
+@st.composite
+def lowering_cases(draw: st.DrawFn) -> tuple[Node, dict[str, np.ndarray], int]:
+    n = draw(st.integers(1, 3))
+    kind = draw(st.sampled_from([MATRIX, VECTOR, SCALAR]))
+    node = draw(expressions(kind, 3))
+    values = {name: draw(entries((n, n))) for name in ("A", "B")}
+    values |= {name: draw(entries((n, 1))) for name in ("x", "y")}
+    values["c"] = draw(entries((1, 1)))
+    values["S"] = build_value(frozenset({"spd"}), n, n, lambda shape: draw(entries(shape)))
+    return node, values, n
+
+
+def sympy_value(node: Node, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+    mats = {k: sp.Matrix(v.shape[0], v.shape[1], lambda i, j, v=v: sp.Float(float(v[i, j]), 30))
+            for k, v in values.items()}
+    result = Lowering(mats, {"n": n}, {}, stop_gradients=False)(node)
+    return np.array(result.evalf(30).tolist(), dtype=float).reshape(result.shape)
+
+
+@settings(max_examples=80, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lowering_cases())
+def test_torch_and_sympy_lowerings_agree(case: tuple[Node, dict[str, np.ndarray], int]) -> None:
+    node, values, n = case
+    with torch.no_grad():
+        by_torch = evaluate(node, tensors(**values), {"n": n}).numpy()
+    by_sympy = sympy_value(node, values, n)
+    assert by_torch.shape == by_sympy.shape
+    scale = 1.0 + np.abs(by_sympy).max(initial=0.0)
+    assert np.allclose(by_torch, by_sympy, rtol=1e-9, atol=1e-9 * scale), (node, by_torch,
+                                                                            by_sympy)
+
+
+def test_lowerings_agree_on_a_fixed_expression() -> None:
+    # softmax(A x) + diag(S⁻¹) ⊙ y, with the known numbers checked against numpy too
+    node = call("add", call("softmax", call("matmul", Sym("A"), Sym("x"))),
+                call("mul", call("diag", call("inv", Sym("S"))), Sym("y")))
+    a = np.array([[1.0, -2.0], [0.5, 0.25]])
+    s = np.array([[2.0, 0.5], [0.5, 1.0]])
+    x, y = np.array([[1.0], [2.0]]), np.array([[-1.0], [3.0]])
+    values = {"A": a, "S": s, "x": x, "y": y}
+    z = a @ x
+    expected = np.exp(z) / np.exp(z).sum() + np.diag(np.linalg.inv(s)).reshape(2, 1) * y
+    with torch.no_grad():
+        by_torch = evaluate(node, tensors(**values), {"n": 2}).numpy()
+    assert np.allclose(by_torch, expected, rtol=1e-12)
+    assert np.allclose(sympy_value(node, values, 2), expected, rtol=1e-12)
+
+
+def test_numeric_module_exposes_its_operator_table() -> None:
+    # every operator of the language has a torch lowering (an op without one would be an
+    # internal error at check time)
+    from gradcheck.ops import OPS
+
+    assert set(OPS) <= set(numeric.TORCH) | {"detach"}
