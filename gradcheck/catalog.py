@@ -116,12 +116,25 @@ def rule_from_claim(
     rule_id: str = "claim",
 ) -> tuple[Rule | None, list[Diagnostic]]:
     """A rule for a claim typed on the command line, validated like a rule in a file."""
-    node: dict[str, Any] = {"id": rule_id, "claim": claim, "layout": layout}
+    return rule_from_fields(
+        {"id": rule_id, "claim": claim, "layout": layout}, assume=assume, symbols=symbols
+    )
+
+
+def rule_from_fields(
+    fields: dict[str, Any],
+    *,
+    assume: Mapping[str, Sequence[str]] | None = None,
+    symbols: Mapping[str, str] | None = None,
+    file: str = "<claim>",
+) -> tuple[Rule | None, list[Diagnostic]]:
+    """A rule from fields given in code or on the command line, validated like one in a file."""
+    node: dict[str, Any] = dict(fields)
     if symbols:
         node["symbols"] = dict(symbols)
     if assume:
         node["assume"] = {k: v if isinstance(v, str) else list(v) for k, v in assume.items()}
-    ctx = _Ctx("<claim>", Position("<claim>", 1, 1))
+    ctx = _Ctx(file, Position(file, 1, 1))
     return _parse_rule(node, ctx), ctx.diags
 
 

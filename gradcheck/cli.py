@@ -184,3 +184,6 @@ def list_(
 def main() -> None:
     """Entry point of the `gradcheck` console script."""
     app(prog_name="gradcheck")
+
+
+from . import cli_derive as _cli_derive  # noqa: E402,F401 - registers `gradcheck derive`

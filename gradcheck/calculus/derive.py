@@ -25,6 +25,7 @@ class Derivation:
     wrt: str
     expr: Expr
     ast: Node
+    sized_ast: Node  # identities written eye(n), for code that needs every size
 
 
 def _d(problem: Problem, node: Node, ctx: Context) -> Expr:
@@ -82,7 +83,9 @@ def derive_expr(problem: Problem) -> Expr:
 def derive(problem: Problem) -> Derivation:
     """The derivative of `problem.f` in the problem's kind and layout."""
     expr = sums_to_one(derive_expr(problem), problem)
-    return Derivation(problem.kind, problem.layout, problem.wrt, expr, to_ast(expr))
+    return Derivation(
+        problem.kind, problem.layout, problem.wrt, expr, to_ast(expr), to_ast(expr, sized=True)
+    )
 
 
 def matrix_form_equal(problem: Problem) -> tuple[bool | None, str]:

@@ -82,6 +82,9 @@ class Printer:
                 if self.style != "latex"
                 else {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
             )
+        if self.style == "latex":
+            base = {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
+            return f"{base}_{{{','.join(str(d) for d in node.dims)}}}"
         name = {"I": "eye", "ones": "ones", "zeros": "zeros"}[node.name]
         return f"{name}({', '.join(str(d) for d in node.dims)})"
 
