@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .cli import _parse_assume, _parse_symbols, app
+from .derivation import Derived
 from .model import Layout, Options
 
 
@@ -22,33 +23,31 @@ class DeriveFormat(str, Enum):
     JSON = "json"
 
 
+FunctionArg = Annotated[
+    str, typer.Argument(metavar="F", help="The function, e.g. 'xᵀAx' or 'log det X'.")
+]
+FormatOpt = Annotated[DeriveFormat, typer.Option("--format", help="Output format.")]
+AssumeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--assume", metavar="SYMBOL:PROP[,PROP]", help="e.g. A:symmetric."),
+]
+SymbolOpt = Annotated[
+    list[str] | None,
+    typer.Option("--symbol", metavar="NAME:DECL", help="A shape, e.g. A:matrix(m, n)."),
+]
+
+
 @app.command()
 def derive(
-    f: Annotated[
-        str, typer.Argument(metavar="F", help="The function, e.g. 'xᵀAx' or 'log det X'.")
-    ],
+    f: FunctionArg,
     wrt: Annotated[str, typer.Option("--wrt", help="The variable, e.g. x or X.")],
     hessian: Annotated[bool, typer.Option("--hessian", help="The Hessian ∇²f.")] = False,
-    jacobian: Annotated[
-        bool, typer.Option("--jacobian", help="The Jacobian of a vector f.")
-    ] = False,
-    differential: Annotated[
-        bool, typer.Option("--differential", help="The differential df.")
-    ] = False,
+    jacobian: Annotated[bool, typer.Option("--jacobian", help="The Jacobian.")] = False,
+    differential: Annotated[bool, typer.Option("--differential", help="The differential.")] = False,
     layout: Annotated[Layout, typer.Option("--layout", help="Layout of ∇.")] = Layout.DENOMINATOR,
-    assume: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--assume", metavar="SYMBOL:PROP[,PROP]", help="An assumption, e.g. A:symmetric."
-        ),
-    ] = None,
-    symbol: Annotated[
-        list[str] | None,
-        typer.Option("--symbol", metavar="NAME:DECL", help="A shape, e.g. A:matrix(m, n)."),
-    ] = None,
-    fmt: Annotated[
-        DeriveFormat, typer.Option("--format", help="Output format.")
-    ] = DeriveFormat.UNICODE,
+    assume: AssumeOpt = None,
+    symbol: SymbolOpt = None,
+    fmt: FormatOpt = DeriveFormat.UNICODE,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the verification.")] = 0,
 ) -> None:
     """Derive a derivative in closed form; it is printed only once it verifies."""
@@ -80,7 +79,7 @@ def derive(
     raise typer.Exit(result.exit_code)
 
 
-def _print(result, fmt: DeriveFormat) -> None:  # type: ignore[no-untyped-def]
+def _print(result: Derived, fmt: DeriveFormat) -> None:
     verdict = result.verdict
     evidence = verdict.symbolic
     proof = "proved for all sizes" if evidence and evidence.all_sizes else verdict.outcome
