@@ -81,6 +81,7 @@ def derive(
 
 def _print(result: Derived, fmt: DeriveFormat) -> None:
     verdict = result.verdict
+    assert verdict is not None  # printed only once verified
     evidence = verdict.symbolic
     proof = "proved for all sizes" if evidence and evidence.all_sizes else verdict.outcome
     if fmt is DeriveFormat.JSON:
