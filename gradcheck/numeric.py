@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, setti
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from .lang.ast import Call, Const, Dir, Node, Num, Sym
+from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
 from .problem import Problem
 from .strategies import Sample, from_problem
@@ -102,7 +102,7 @@ def evaluate(
         assert directions is not None
         return directions[node.name]
     if isinstance(node, Const):
-        rows, cols = (d if isinstance(d, int) else sizes[d] for d in node.dims)
+        rows, cols = (d if isinstance(d, int) else sizes[d] for d in const_dims(node))
         if node.name == "I":
             return torch.eye(rows, cols, dtype=torch.float64)
         fill = torch.ones if node.name == "ones" else torch.zeros

@@ -272,13 +272,19 @@ def compile_rule(rule: Rule) -> Problem:
     typer.u.soft = False
     note = _shape_note(typer, claim_shape, expected, expected_text, names)
     order = [wrt] + [s for s in used if s != wrt]
-    names = _name_dims(typer, [env[s] for s in order] + [expected, claim_shape], taken)
+    every = [env[s] for s in order] + [expected, claim_shape] + list(typer.shapes.values())
+    names = _name_dims(typer, every, taken)
     resolved = {
         s: (typer.u.name(env[s].rows, names), typer.u.name(env[s].cols, names)) for s in used
     }
-    dims = tuple(
-        dict.fromkeys(d for shape in resolved.values() for d in shape if isinstance(d, str))
-    )
+    shapes = [
+        *resolved.values(),
+        *(
+            (typer.u.name(s.rows, names), typer.u.name(s.cols, names))
+            for s in typer.shapes.values()
+        ),
+    ]
+    dims = tuple(dict.fromkeys(d for shape in shapes for d in shape if isinstance(d, str)))
     implied = _domain_assumptions([f, claim])
     for name, extra in implied.items():
         assumptions.setdefault(name, set()).update(extra)

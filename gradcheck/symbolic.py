@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .lang.ast import Call, Const, Dir, Node, Num, Sym
+from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
 from .model import Kind, Layout, Options, SymbolicEvidence
 from .problem import Problem
 
@@ -139,7 +139,7 @@ class Lowering:
         if isinstance(node, Dir):
             return self.directions[node.name]
         if isinstance(node, Const):
-            rows, cols = (d if isinstance(d, int) else self.sizes[d] for d in node.dims)
+            rows, cols = (d if isinstance(d, int) else self.sizes[d] for d in const_dims(node))
             return {"I": sp.eye, "ones": sp.ones, "zeros": sp.zeros}[node.name](rows, cols)
         assert isinstance(node, Call)
         if node.op == "detach":

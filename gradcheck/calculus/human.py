@@ -81,8 +81,8 @@ def scalar_ast(s: Scalar) -> Node:
         return c(s.payload[0], to_ast(s.payload[1]))
     if s.kind == "poly":
         return to_ast(s.payload[0])
-    if s.kind == "dim":
-        return Sym(str(s.payload[0]))
+    if s.kind == "dim":  # tr(I) = n
+        return c("tr", Const("I", (s.payload[0],) if _SIZED[-1] else ()))
     op = {"det": "det", "logdet": "logdet", "norm": "norm", "lse": "logsumexp"}[s.kind]
     if op == "norm" and s.payload[0].cols != 1 and s.payload[0].rows != 1:
         op = "fro"
@@ -122,11 +122,13 @@ def _term_ast(
 _SIZED = [False]
 
 
-def to_ast(e: Expr, sized: bool = False) -> Node:
+def to_ast(e: Expr, sized: bool | None = None) -> Node:
     """The expression in human form: Ax + Aᵀx → (A + Aᵀ)x, 2AᵀAx − 2Aᵀb → 2Aᵀ(Ax − b).
 
-    `sized` writes identities as eye(n), for ASTs that are lowered again.
+    `sized` writes identities as eye(n), for ASTs that are lowered again (default: as the
+    enclosing call does).
     """
+    sized = _SIZED[-1] if sized is None else sized
     monomials = _monomials(e)
     if not monomials:
         return Num(Fraction(0)) if e.is_scalar else Const("zeros", (e.rows, e.cols))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..lang.ast import Call, Const, Dir, Node, Num, Sym
+from ..lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
 from . import algebra as alg
 from .canon import Atom, Dim, Expr, Scalar, Unsupported, atom, identity, number, scalar, zero
 
@@ -80,11 +80,7 @@ def lower(node: Node, ctx: Context) -> Expr:
 def _constant(node: Const) -> Expr:
     if not node.dims:
         raise Unsupported(f"{node.name} without a size")
-    rows, cols = (
-        node.dims
-        if len(node.dims) == 2
-        else (node.dims[0], node.dims[0] if node.name == "I" else 1)
-    )
+    rows, cols = const_dims(node)
     if node.name == "zeros":
         return zero(rows, cols)
     if node.name == "ones":

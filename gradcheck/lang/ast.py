@@ -51,6 +51,14 @@ class Call(Node):
     args: tuple[Node, ...]
 
 
+def const_dims(node: Const) -> tuple[str | int, str | int]:
+    """rows and cols of a sized constant: eye(n) is n×n, ones(n) is n×1."""
+    if len(node.dims) == 2:
+        return node.dims[0], node.dims[1]
+    (d,) = node.dims
+    return (d, d) if node.name == "I" else (d, 1)
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-expressions of `node`."""
     return node.args if isinstance(node, Call) else ()
