@@ -189,6 +189,17 @@ class CrossCheck:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """What kind of mistake a failing claim is, and what to write instead."""
+
+    category: str  # shape, layout, transposed, scale, assumption, term, inverse, differs
+    detail: str  # one sentence
+    suggestion: str  # the right formula
+    corrected: str = ""  # the corrected rule as YAML
+    confirmed: bool = False  # the repaired claim was verified
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome for one rule, with all its evidence."""
 
@@ -206,6 +217,7 @@ class Verdict:
     source: str | None = None
     tags: tuple[str, ...] = ()
     seconds: float = 0.0
+    diagnosis: Diagnosis | None = None
 
     @property
     def as_expected(self) -> bool:
@@ -262,3 +274,4 @@ class Options:
     rtol: float = 1e-7
     atol: float = 1e-9
     jobs: int = 1  # rules checked in parallel processes; results do not depend on it
+    diagnose: bool = True  # explain failing rules (costs a few checks of repaired claims)

@@ -200,13 +200,14 @@ def rule_seed(global_seed: int, rule_id: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def search(problem: Problem, options: Options) -> NumericEvidence:
-    """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample."""
+def search(problem: Problem, options: Options, shrink: bool = True) -> NumericEvidence:
+    """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample
+    (`shrink=False` stops at the first mismatch: enough to reject a candidate repair)."""
     start = time.perf_counter()
-    outcome = _run(problem, options, None, options.examples)
+    outcome = _run(problem, options, None, options.examples, shrink)
     counterexample = None
     if outcome.failure is not None:
-        failure = _smallest(problem, options, outcome.failure)
+        failure = _smallest(problem, options, outcome.failure) if shrink else outcome.failure
         counterexample = _counterexample(problem, *failure)
     return NumericEvidence(
         examples=outcome.examples,
@@ -230,7 +231,11 @@ class _Outcome:
 
 
 def _run(
-    problem: Problem, options: Options, sizes: dict[str, int] | None, examples: int
+    problem: Problem,
+    options: Options,
+    sizes: dict[str, int] | None,
+    examples: int,
+    shrink: bool = True,
 ) -> _Outcome:
     """One hypothesis search, at drawn sizes or at fixed `sizes`."""
     outcome = _Outcome()
@@ -244,7 +249,7 @@ def _run(
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
+        phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
         verbosity=Verbosity.quiet,
         print_blob=False,
     )

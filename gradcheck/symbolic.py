@@ -212,11 +212,23 @@ def constraints(problem: Problem, mats: dict[str, Matrix], direction: Matrix) ->
             if name == problem.wrt:
                 _symmetric(direction, subs)
         if "diagonal" in assumed:
-            subs.update({m[i, j]: 0 for i in range(m.rows) for j in range(m.cols) if i != j})
+            for matrix in (m, direction) if name == problem.wrt else (m,):
+                subs.update(
+                    {
+                        matrix[i, j]: 0
+                        for i in range(matrix.rows)
+                        for j in range(matrix.cols)
+                        if i != j
+                    }
+                )
         if "probability" in assumed:
             subs[m[-1]] = 1 - sum(list(m)[:-1])
+            if name == problem.wrt:  # the direction stays on the simplex: it sums to 0
+                subs[direction[-1]] = -sum(list(direction)[:-1])
         if "orthogonal" in assumed:
             subs.update(_cayley(name, m))
+            if name == problem.wrt:  # a tangent direction: dQ = Q K with K skew-symmetric
+                subs.update(_tangent(name, m, direction))
     return subs
 
 
@@ -224,6 +236,17 @@ def _symmetric(m: Matrix, subs: dict[Any, Any]) -> None:
     for i in range(m.rows):
         for j in range(i + 1, m.cols):
             subs[m[j, i]] = m[i, j]
+
+
+def _tangent(name: str, m: Matrix, direction: Matrix) -> dict[Any, Any]:
+    n = m.rows
+    k = sp.zeros(n, n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            k[i, j] = sp.Symbol(f"k_{name}{i + 1}{j + 1}", real=True)
+            k[j, i] = -k[i, j]
+    tangent = m * k
+    return {direction[i, j]: tangent[i, j] for i in range(n) for j in range(n)}
 
 
 def _cayley(name: str, m: Matrix) -> dict[Any, Any]:
@@ -352,7 +375,8 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
         return result
     subs = constraints(problem, mats, direction)
     for i, j in itertools.product(range(true.rows), range(true.cols)):
-        difference = (true[i, j] - claim[i, j]).xreplace(subs)
+        # twice: a direction tangent to the orthogonal group is written with Q's own entries
+        difference = (true[i, j] - claim[i, j]).xreplace(subs).xreplace(subs)
         verdict = is_zero(difference, rng)
         if verdict is False:
             result.status = "disproved"

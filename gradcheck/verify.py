@@ -71,7 +71,14 @@ def verify_rule(rule: Rule, options: Options) -> Verdict:
             start,
         )
     status, message = fold(problem, symbolic, numeric, cross)
-    return _verdict(rule, problem, status, message, symbolic, numeric, cross, start)
+    verdict = _verdict(rule, problem, status, message, symbolic, numeric, cross, start)
+    if status is Status.FAILS and options.diagnose:
+        from .diagnose import diagnose
+
+        verdict = replace(
+            verdict, diagnosis=diagnose(rule, problem, options), seconds=time.perf_counter() - start
+        )
+    return verdict
 
 
 def _evidence(

@@ -283,8 +283,11 @@ class Lexer:
         while end < stop and text[end].isspace():
             end += 1
         if end >= stop or text[end] != "{":
+            if name in ("mathbf", "boldsymbol", "bm") and text[end : end + 1] == "1":
+                self.tokens.append(Token("CONST", "ones", i))  # `\mathbf 1`
+                return end + 1
             return end  # `\mathbf x`: the next token stands for itself
-        close = text.find("}", end)
+        close = _matching_brace(text, end, stop)
         if close < 0:
             raise RuleError(f"\\{name}{{ is not closed", end, "add the closing }")
         inner = text[end + 1 : close]
@@ -297,6 +300,12 @@ class Lexer:
         if name in ("operatorname", "mathrm") and inner.strip() in FUNCTION_WORDS:
             self.tokens.append(Token("FUNC", FUNCTION_WORDS[inner.strip()], i))
             return close + 1
+        if name == "operatorname":
+            raise RuleError(
+                f"unknown function \\operatorname{{{inner}}}",
+                i,
+                "see the functions in the README's language table",
+            )
         self._lex(text, end + 1, close)
         return close + 1
 
@@ -336,6 +345,16 @@ class Lexer:
 
 
 _SUP = str.maketrans({k: str(v) for k, v in SUPERSCRIPT_DIGITS.items()})
+
+
+def _matching_brace(text: str, start: int, stop: int) -> int:
+    """The index of the } closing the { at `start`, or -1."""
+    depth = 0
+    for k in range(start, stop):
+        depth += {"{": 1, "}": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return -1
 
 
 def _continues_word(text: str, j: int, stop: int, word: str) -> bool:

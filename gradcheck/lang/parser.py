@@ -320,7 +320,10 @@ def parse_expression(
 ) -> Node:
     """The AST of one expression; `directions` are symbols whose `dX` may appear."""
     parser = Parser(tokenize(text, declared), declared, directions)
-    node = parser.expression()
+    try:
+        node = parser.expression()
+    except RecursionError:
+        raise RuleError("the expression is nested too deeply", 0, "split it up") from None
     parser.expect_end()
     return node
 
@@ -328,6 +331,13 @@ def parse_expression(
 def parse_claim(text: str, declared: Collection[str] = ()) -> ParsedClaim:
     """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `∇²_x f`, `d(f) = g`."""
     parser = Parser(tokenize(text, declared), declared)
+    try:
+        return _claim(parser)
+    except RecursionError:
+        raise RuleError("the claim is nested too deeply", 0, "split it up") from None
+
+
+def _claim(parser: Parser) -> ParsedClaim:
     tok = parser.peek()
     if tok.kind == "OP" and tok.value == "∇":
         return _nabla(parser)

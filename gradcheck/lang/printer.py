@@ -118,8 +118,9 @@ class Printer:
     def op_mul(self, node: Call) -> str:
         left, right = node.args
         if isinstance(left, Num) and self.style != "ascii" and not isinstance(right, Num):
-            sep = " " if self.style == "latex" else ""
-            return f"{self.wrap(left, ATOM)}{sep}{self.wrap(right, PRODUCT + 1)}"
+            right_text = self.wrap(right, PRODUCT + 1)
+            sep = " " if self.style == "latex" else "·" if right_text[:1].isdigit() else ""
+            return f"{self.wrap(left, ATOM)}{sep}{right_text}"
         symbol = {"unicode": " ⊙ ", "ascii": " * ", "latex": r" \odot "}[self.style]
         return self.infix(node, symbol, PRODUCT + 1)
 
@@ -128,6 +129,8 @@ class Printer:
             return self.infix(node, " @ ", PRODUCT + 1)
         left = self.wrap(node.args[0], PRODUCT)
         right = self.wrap(node.args[1], PRODUCT + 1)
+        if right[:1] in "‖|":  # ‖a(‖b‖)‖: a bar after a factor would read as a closing one
+            right = f"({right})"
         if self.style == "latex":
             return f"{left} {right}"
         return left + (self.joiner(left, right, node.args[0], node.args[1])) + right
@@ -152,6 +155,8 @@ class Printer:
         left_node, right_node = node.args
         left = self.wrap(left_node, POWER if not isinstance(left_node, Num) else ATOM)
         right = self.wrap(right_node, PRODUCT)
+        if right[:1] in "‖|" and self.style == "unicode":
+            right = f"({right})"
         if self.style == "latex":
             return f"{left} {right}"
         if isinstance(right_node, Num) or right[:1].isdigit():
@@ -197,7 +202,9 @@ class Printer:
             }[self.style]
         return {
             "unicode": f"{self.wrap(inner, POSTFIX)}ᵀ",
-            "ascii": f"{self.wrap(inner, POSTFIX)}.T",
+            "ascii": f"({self.text(inner)}).T"
+            if isinstance(inner, Num)
+            else f"{self.wrap(inner, POSTFIX)}.T",
             "latex": f"{{{self.wrap(inner, ATOM)}}}^\\top",
         }[self.style]
 

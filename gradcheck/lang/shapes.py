@@ -12,9 +12,16 @@ from .ast import Call, Const, Dir, Node, Num, Sym
 
 
 class Var:
-    """An unknown dimension, to be fixed by unification."""
+    """An unknown dimension, to be fixed by unification.
 
-    __slots__ = ()
+    A symbol's dimension is a size (`sized`): it never becomes 1, since an undeclared vector
+    or matrix that turned out 1×1 would silently be a scalar. A constant's may.
+    """
+
+    __slots__ = ("sized",)
+
+    def __init__(self, sized: bool = False) -> None:
+        self.sized = sized
 
 
 Dim = Union[str, int, Var]  # noqa: UP007 - a runtime alias
@@ -49,15 +56,24 @@ class Unifier:
         a, b = self.find(a), self.find(b)
         if a == b or a is b:
             return
-        if isinstance(a, Var):
+        if isinstance(a, Var) and isinstance(b, Var):
+            if a.sized:  # the root keeps the stronger constraint
+                a, b = b, a
             self.parent[a] = b
+        elif isinstance(a, Var):
+            self._bind(a, b)
         elif isinstance(b, Var):
-            self.parent[b] = a
+            self._bind(b, a)
         elif isinstance(a, str) and isinstance(b, str) and self.soft:
             self.joined.append((a, b))
             self.parent[a] = b
         else:
             raise Conflict
+
+    def _bind(self, var: Var, value: Dim) -> None:
+        if var.sized and value == 1:
+            raise Conflict
+        self.parent[var] = value
 
     def is_one(self, d: Dim) -> bool:
         return self.find(d) == 1
@@ -91,9 +107,9 @@ def default_shape(name: str) -> Shape:
     """Undeclared names: lowercase Latin a vector, uppercase a matrix, Greek a scalar."""
     first = name[0]
     if "a" <= first <= "z":
-        return Shape(Var(), 1)
+        return Shape(Var(sized=True), 1)
     if "A" <= first <= "Z":
-        return Shape(Var(), Var())
+        return Shape(Var(sized=True), Var(sized=True))
     return SCALAR
 
 

@@ -1,0 +1,367 @@
+"""Why a claim is wrong: the kind of mistake, confirmed by checking the repaired claim."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from .lang.ast import Call, Node, Num, walk
+from .lang.printer import ascii_text, unicode
+from .model import Diagnosis, Kind, Layout, Options, Rule, Status
+from .problem import Problem, compile_rule
+
+SQUARE_ASSUMPTIONS = ("symmetric", "orthogonal", "diagonal", "spd")
+VECTOR_ASSUMPTIONS = ("probability", "positive")
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A candidate fix: the category it stands for, a sentence, and the repaired rule."""
+
+    category: str
+    detail: str
+    rule: Rule
+
+
+def _holds(rule: Rule, options: Options) -> bool:
+    """The repaired rule passes the same checks as any rule (numeric first: it is cheaper)."""
+    from .numeric import search
+    from .verify import verify_rule
+
+    try:
+        problem = compile_rule(rule)
+    except Exception:  # a repair that does not even type is simply not the fix
+        return False
+    if problem.shape_note:
+        return False
+    quick = search(problem, replace(options, examples=min(options.examples, 20)), shrink=False)
+    if quick.counterexample is not None or quick.examples == 0:
+        return False
+    return verify_rule(rule, replace(options, diagnose=False)).status in (
+        Status.HOLDS,
+        Status.HOLDS_NUMERIC,
+    )
+
+
+def _with_claim(rule: Rule, problem: Problem, claim: Node) -> Rule:
+    """The rule with its claim replaced (as structured text, so any spelling round-trips)."""
+    f_text = ascii_text(problem.f)
+    return replace(
+        rule,
+        claim=None,
+        f=f_text,
+        wrt=problem.wrt,
+        kind=problem.kind,
+        rhs=ascii_text(claim),
+        positions=(),
+        quoted=frozenset(),
+    )
+
+
+def _scale_of(problem: Problem) -> Fraction | None:
+    """c with claim = c · derivative at a generic point, if c is a simple fraction."""
+    import torch
+
+    from .numeric import evaluate, true_derivative
+    from .strategies import sample_point
+
+    ratios = []
+    for seed in (1, 2):
+        sizes = {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)}
+        sample = sample_point(problem, sizes, seed)
+        values = {k: torch.tensor(v) for k, v in sample.values.items()}
+        direction = torch.tensor(sample.direction)
+        true = true_derivative(problem, values, sizes, direction)
+        try:
+            claimed = evaluate(problem.claim, values, sizes, {problem.wrt: direction})
+        except (ValueError, RuntimeError):
+            return None
+        norm = float((true * true).sum())
+        if claimed.shape != true.shape or norm < 1e-12:
+            return None
+        ratios.append(float((claimed * true).sum()) / norm)
+    c = Fraction(ratios[0]).limit_denominator(12)
+    if c in (0, 1) or any(abs(float(c) - r) > 1e-9 for r in ratios):
+        return None
+    return c
+
+
+def _inverse_toggles(node: Node) -> Iterator[Node]:
+    """The node with one X⁻¹ turned into X⁻ᵀ or back."""
+    for target in walk(node):
+        if (
+            isinstance(target, Call)
+            and target.op == "T"
+            and isinstance(target.args[0], Call)
+            and target.args[0].op == "inv"
+        ):
+            yield _substitute(node, target, target.args[0])
+        elif isinstance(target, Call) and target.op == "inv":
+            yield _substitute(node, target, Call("T", (target,)))
+
+
+def _factors(node: Node) -> list[Node]:
+    if isinstance(node, Call) and node.op == "matmul":
+        return _factors(node.args[0]) + _factors(node.args[1])
+    return [node]
+
+
+def _swaps(node: Node) -> Iterator[Node]:
+    """The node with the factors of one product in another order (−X⁻¹X⁻¹dX → −X⁻¹dXX⁻¹)."""
+    inner: set[int] = set()
+    for target in walk(node):
+        if not (isinstance(target, Call) and target.op == "matmul") or id(target) in inner:
+            continue
+        inner.update(id(n) for n in walk(target) if n is not target)
+        factors = _factors(target)
+        orders = (
+            itertools.permutations(range(len(factors)))
+            if len(factors) <= 4
+            else [
+                tuple(range(i)) + (i + 1, i) + tuple(range(i + 2, len(factors)))
+                for i in range(len(factors) - 1)
+            ]
+        )
+        for order in orders:
+            if list(order) == sorted(order):
+                continue
+            product = factors[order[0]]
+            for i in order[1:]:
+                product = Call("matmul", (product, factors[i]))
+            yield _substitute(node, target, product)
+
+
+def _substitute(node: Node, old: Node, new: Node) -> Node:
+    if node is old:
+        return new
+    if isinstance(node, Call):
+        return Call(node.op, tuple(_substitute(a, old, new) for a in node.args))
+    return node
+
+
+def _terms(node: Node) -> list[tuple[int, Node]]:
+    """(sign, term) of a sum."""
+    if isinstance(node, Call) and node.op in ("add", "sub"):
+        left = _terms(node.args[0])
+        right = [(s * (1 if node.op == "add" else -1), t) for s, t in _terms(node.args[1])]
+        return left + right
+    return [(1, node)]
+
+
+def _sum(terms: list[tuple[int, Node]]) -> Node:
+    result: Node | None = None
+    for sign, term in terms:
+        if result is None:
+            result = term if sign > 0 else Call("neg", (term,))
+        else:
+            result = Call("add" if sign > 0 else "sub", (result, term))
+    assert result is not None
+    return result
+
+
+def _sign_text(c: Fraction) -> str:
+    names = {Fraction(1, 2): "½", Fraction(-1, 2): "−½", Fraction(-1): "−1"}
+    return names.get(c, str(c).replace("-", "−"))
+
+
+def _candidates(rule: Rule, problem: Problem) -> Iterator[Repair]:
+    """Repairs to try, most specific mistake first."""
+    claim = problem.claim
+    if problem.kind is Kind.JACOBIAN:
+        other = Layout.NUMERATOR if problem.layout is Layout.DENOMINATOR else Layout.DENOMINATOR
+        yield Repair(
+            "layout",
+            f"the claim holds in {other.value} layout, not in this rule's "
+            f"{problem.layout.value} layout",
+            replace(rule, layout=other),
+        )
+    for alt in _inverse_toggles(claim):
+        yield Repair("inverse", f"{_inverse_text(claim, alt)}", _with_claim(rule, problem, alt))
+    for alt in _swaps(claim):
+        yield Repair(
+            "inverse",
+            f"a wrong order of factors: {unicode(alt)} holds",
+            _with_claim(rule, problem, alt),
+        )
+    yield Repair(
+        "transposed",
+        "the claim is the transpose of the derivative",
+        _with_claim(rule, problem, Call("T", (claim,))),
+    )
+    terms = _terms(claim)
+    for i, (sign, term) in enumerate(terms if len(terms) > 1 else []):
+        fixed = [*terms[:i], (sign, Call("T", (term,))), *terms[i + 1 :]]
+        yield Repair(
+            "transposed",
+            f"the term {unicode(term)} should be transposed",
+            _with_claim(rule, problem, _sum(fixed)),
+        )
+    c = _scale_of(problem)
+    if c is not None:
+        yield Repair(
+            "scale",
+            f"the claim is {_sign_text(c)} times the derivative",
+            _with_claim(rule, problem, Call("scale", (Num(1 / c), claim))),
+        )
+    yield from _assumption_repairs(rule, problem)
+    yield from _term_repairs(rule, problem)
+
+
+def _inverse_text(claim: Node, alt: Node) -> str:
+    before = sum(
+        1
+        for n in walk(claim)
+        if isinstance(n, Call)
+        and n.op == "T"
+        and isinstance(n.args[0], Call)
+        and n.args[0].op == "inv"
+    )
+    after = sum(
+        1
+        for n in walk(alt)
+        if isinstance(n, Call)
+        and n.op == "T"
+        and isinstance(n.args[0], Call)
+        and n.args[0].op == "inv"
+    )
+    return "X⁻¹ where X⁻ᵀ is right" if after > before else "X⁻ᵀ where X⁻¹ is right"
+
+
+def _assumption_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
+    assumed = dict(rule.assume)
+    for name, (rows, cols) in problem.shapes.items():
+        if rows == 1 and cols == 1:
+            continue
+        options = SQUARE_ASSUMPTIONS if rows == cols else VECTOR_ASSUMPTIONS if cols == 1 else ()
+        for assumption in options:
+            if assumption in problem.assumptions.get(name, frozenset()):
+                continue
+            extended = {**assumed, name: (*assumed.get(name, ()), assumption)}
+            article = "an" if assumption[0] in "aeiou" else "a"
+            what = (
+                f"{article} {assumption} matrix"
+                if assumption in SQUARE_ASSUMPTIONS[1:]
+                else assumption
+                if assumption != "probability"
+                else "a probability vector"
+            )
+            yield Repair(
+                "assumption",
+                f"the claim holds only if {name} is {what}",
+                replace(rule, assume=tuple(extended.items())),
+            )
+
+
+def _term_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
+    """The claim misses or adds exactly one term of the derivative."""
+    from .calculus.canon import Unsupported
+    from .calculus.derive import derive_expr
+    from .calculus.human import to_ast
+    from .calculus.lower import Context, lower
+
+    try:
+        derived = derive_expr(problem)
+        claim = lower(problem.claim, Context(problem.shapes, problem.assumptions))
+        if (derived.rows, derived.cols) != (claim.rows, claim.cols):
+            return
+        extra = claim - derived
+    except Unsupported:
+        return
+    if len(extra.terms) != 1:
+        return
+    (_, coef) = extra.terms[0]
+    term = to_ast(extra if coef > 0 else -extra)
+    verb = "has an extra term" if coef > 0 else "misses the term"
+    fixed = Call("sub" if coef > 0 else "add", (problem.claim, term))
+    yield Repair("term", f"the claim {verb} {unicode(term)}", _with_claim(rule, problem, fixed))
+
+
+def _ascii_spelling(rule: Rule) -> bool:
+    text = rule.claim or rule.rhs or ""
+    return "@" in text or ".T" in text
+
+
+def suggestion(rule: Rule, problem: Problem) -> str:
+    """The right formula, derived, in the rule's layout and spelling ("" if not derivable)."""
+    from .calculus.canon import Unsupported
+    from .calculus.derive import derive
+
+    try:
+        ast = derive(problem).ast
+    except Unsupported:
+        return ""
+    return ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
+
+
+def corrected_yaml(rule: Rule, problem: Problem, formula: str, extra: Rule | None) -> str:
+    """The corrected rule as YAML, ready to paste."""
+    base = extra or rule
+    lines = [f"- id: {rule.id}"]
+    if rule.claim is not None:
+        lhs = problem.display.split(" = ")[0]
+        lines.append(f"  claim: {_quote(f'{lhs} = {formula}')}")
+    else:
+        lines += [
+            f"  f: {_quote(rule.f or '')}",
+            f"  wrt: {rule.wrt}",
+            f"  {problem.kind.value}: {_quote(formula)}",
+        ]
+    if rule.symbols:
+        decls = ", ".join(
+            f"{s.name}: {s.kind}" + (f"({', '.join(map(str, s.dims))})" if s.dims else "")
+            for s in rule.symbols
+        )
+        lines.append(f"  symbols: {{{decls}}}")
+    if base.assume:
+        lines.append(
+            "  assume: {" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in base.assume) + "}"
+        )
+    if base.layout is Layout.NUMERATOR:
+        lines.append("  layout: numerator")
+    if rule.source:
+        lines.append(f"  source: {_quote(rule.source)}")
+    return "\n".join(lines)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def diagnose(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
+    """The first repair that verifies names the mistake; else the shape, else 'differs'."""
+    formula = suggestion(rule, problem)
+    for repair in _candidates(rule, problem):
+        if _holds(repair.rule, options):
+            keep = repair.rule if repair.category in ("assumption", "layout") else None
+            fix = formula
+            if repair.category == "layout" or not fix:
+                fix = unicode(compile_rule(repair.rule).claim)
+            return Diagnosis(
+                repair.category,
+                repair.detail,
+                fix,
+                corrected_yaml(rule, problem, fix, keep),
+                confirmed=True,
+            )
+    if problem.shape_note:
+        return Diagnosis(
+            "shape",
+            problem.shape_note,
+            formula,
+            corrected_yaml(rule, problem, formula, None) if formula else "",
+            confirmed=bool(formula),
+        )
+    detail = (
+        f"the claim differs from the derivative {formula}"
+        if formula
+        else "the claim differs from the derivative"
+    )
+    return Diagnosis(
+        "differs",
+        detail,
+        formula,
+        corrected_yaml(rule, problem, formula, None) if formula else "",
+        confirmed=bool(formula),
+    )
