@@ -97,7 +97,7 @@ def in_process(args: argparse.Namespace) -> int:
         for wall, (sym, num, _) in zip(runs, phases, strict=True)))
     print(f"median         {median:.2f} s   ({rules / median:.2f} rules/s)")
     print(f"phases         symbolic (sympy) {symbolic:.2f} s, numeric (autograd + hypothesis) "
-          f"{numeric:.2f} s, rest (parse, cross-check) {rest:.2f} s; summed over the rules "
+          f"{numeric:.2f} s, rest (parse, matrix form, cross-check) {rest:.2f} s; summed over the rules "
           "of the median run" + ("" if jobs <= 1 else ", across workers"))
     print("slowest        " + ", ".join(f"{v.rule_id} {v.seconds:.2f} s" for v in slowest))
     print(f"peak RSS       {_peak_rss_mib(resource.RUSAGE_SELF):.0f} MiB"

@@ -120,7 +120,7 @@ def _swaps(node: Node) -> Iterator[Node]:
             itertools.permutations(range(len(factors)))
             if len(factors) <= 4
             else [
-                tuple(range(i)) + (i + 1, i) + tuple(range(i + 2, len(factors)))
+                (*range(i), i + 1, i, *range(i + 2, len(factors)))
                 for i in range(len(factors) - 1)
             ]
         )
