@@ -187,3 +187,4 @@ def main() -> None:
 
 
 from . import cli_derive as _cli_derive  # noqa: E402,F401 - registers `gradcheck derive`
+from . import cli_explain as _cli_explain  # noqa: E402,F401 - registers `gradcheck explain`

@@ -120,8 +120,7 @@ def _swaps(node: Node) -> Iterator[Node]:
             itertools.permutations(range(len(factors)))
             if len(factors) <= 4
             else [
-                (*range(i), i + 1, i, *range(i + 2, len(factors)))
-                for i in range(len(factors) - 1)
+                (*range(i), i + 1, i, *range(i + 2, len(factors))) for i in range(len(factors) - 1)
             ]
         )
         for order in orders:
@@ -283,18 +282,6 @@ def _ascii_spelling(rule: Rule) -> bool:
     return "@" in text or ".T" in text
 
 
-def suggestion(rule: Rule, problem: Problem) -> str:
-    """The right formula, derived, in the rule's layout and spelling ("" if not derivable)."""
-    from .calculus.canon import Unsupported
-    from .calculus.derive import derive
-
-    try:
-        ast = derive(problem).ast
-    except Unsupported:
-        return ""
-    return ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
-
-
 def corrected_yaml(rule: Rule, problem: Problem, formula: str, extra: Rule | None) -> str:
     """The corrected rule as YAML, ready to paste."""
     base = extra or rule
@@ -330,38 +317,35 @@ def _quote(text: str) -> str:
 
 
 def diagnose(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
-    """The first repair that verifies names the mistake; else the shape, else 'differs'."""
-    formula = suggestion(rule, problem)
+    """The first repair that verifies names the mistake; else the shape, else 'differs'.
+
+    The suggestion is the derived formula, itself verified (`confirmed`) before it is offered.
+    """
+    formula, confirmed = _checked_suggestion(rule, problem, options)
+    category, detail = "differs", "the claim differs from the derivative"
     for repair in _candidates(rule, problem):
         if _holds(repair.rule, options):
-            keep = repair.rule if repair.category in ("assumption", "layout") else None
-            fix = formula
-            if repair.category == "layout" or not fix:
-                fix = unicode(compile_rule(repair.rule).claim)
-            return Diagnosis(
-                repair.category,
-                repair.detail,
-                fix,
-                corrected_yaml(rule, problem, fix, keep),
-                confirmed=True,
-            )
-    if problem.shape_note:
-        return Diagnosis(
-            "shape",
-            problem.shape_note,
-            formula,
-            corrected_yaml(rule, problem, formula, None) if formula else "",
-            confirmed=bool(formula),
-        )
-    detail = (
-        f"the claim differs from the derivative {formula}"
-        if formula
-        else "the claim differs from the derivative"
-    )
-    return Diagnosis(
-        "differs",
-        detail,
-        formula,
-        corrected_yaml(rule, problem, formula, None) if formula else "",
-        confirmed=bool(formula),
-    )
+            category, detail = repair.category, repair.detail
+            if not formula:
+                formula, confirmed = unicode(compile_rule(repair.rule).claim), True
+            break
+    else:
+        if problem.shape_note:
+            category, detail = "shape", problem.shape_note
+    if formula and category in ("shape", "differs"):
+        detail = f"{detail}; the derivative is {formula}"
+    corrected = corrected_yaml(rule, problem, formula, None) if formula else ""
+    return Diagnosis(category, detail, formula, corrected, confirmed=confirmed)
+
+
+def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple[str, bool]:
+    """The derived formula in the rule's spelling, and whether it verifies as the claim."""
+    from .calculus.canon import Unsupported
+    from .calculus.derive import derive
+
+    try:
+        ast = derive(problem).ast
+    except Unsupported:
+        return "", False
+    text = ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
+    return text, _holds(_with_claim(rule, problem, ast), options)

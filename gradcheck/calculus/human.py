@@ -45,11 +45,16 @@ def atom_ast(a: Atom) -> Node:
     if a.kind == "invx":
         return c("inv", to_ast(a.payload[0]))
     if a.kind == "had":
-        factors = [_power_ast(to_ast(b), e, "pow") for b, e in a.payload]
+        factors = [_elementwise_power(to_ast(b), e) for b, e in a.payload]
         result = _product(factors, "mul")
         assert result is not None
         return result
     raise ValueError(a.kind)
+
+
+def _elementwise_power(node: Node, e: Fraction) -> Node:
+    """x ⊙ x for a square, x ** k otherwise."""
+    return c("mul", node, node) if e == 2 else _power_ast(node, e, "pow")
 
 
 def _power_ast(node: Node, e: Fraction, op: str) -> Node:

@@ -12,6 +12,7 @@ from rich.console import Console
 from gradcheck.model import (
     Counterexample,
     CrossCheck,
+    Diagnosis,
     Diagnostic,
     Matrix,
     NumericEvidence,
@@ -123,6 +124,19 @@ def verdict_to_dict(v: Verdict) -> dict[str, JSONValue]:
         "crosscheck": _crosscheck(v.crosscheck),
         "counterexample": _counterexample(v.numeric.counterexample if v.numeric else None),
         "diagnostics": [diagnostic_to_dict(d) for d in v.diagnostics],
+        "diagnosis": _diagnosis(v.diagnosis),
+    }
+
+
+def _diagnosis(d: Diagnosis | None) -> dict[str, JSONValue] | None:
+    if d is None:
+        return None
+    return {
+        "category": d.category,
+        "detail": d.detail,
+        "suggestion": d.suggestion,
+        "corrected": d.corrected,
+        "confirmed": d.confirmed,
     }
 
 

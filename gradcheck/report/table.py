@@ -136,7 +136,11 @@ def counterexample_lines(cx: Counterexample) -> list[str]:
 def why(verdict: Verdict) -> str:
     """Why a rule is not a plain `holds`: its message and its counterexample, if any."""
     lines = []
-    if verdict.message and (verdict.status is not Status.HOLDS or not verdict.as_expected):
+    d = verdict.diagnosis
+    if d is not None:
+        fix = f" → {d.suggestion}" if d.suggestion else ""
+        lines.append(f"{d.category}: {d.detail}{fix}")
+    elif verdict.message and (verdict.status is not Status.HOLDS or not verdict.as_expected):
         lines.append(verdict.message)
     cx = verdict.numeric.counterexample if verdict.numeric else None
     if cx is not None:
