@@ -98,8 +98,8 @@ def test_describe() -> None:
     assert u.describe(Shape(3, 2)) == "matrix(3, 2)"
     names: dict[Var, str] = {}
     v, w = Var(), Var()
-    assert u.describe(Shape(v, w), names) == "matrix(?0, ?1)"  # unknowns get placeholder names
-    assert u.describe(Shape(v, 1), names) == "vector(?0)"
+    assert u.describe(Shape(v, w), names) == "matrix(d1, d2)"  # unknowns get placeholder names
+    assert u.describe(Shape(v, 1), names) == "vector(d1)"
     assert u.is_one(1) and not u.is_one("n") and not u.is_one(Var())
 
 

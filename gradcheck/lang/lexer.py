@@ -312,6 +312,12 @@ class Lexer:
     def _letters(self, text: str, i: int, stop: int, offset: int | None = None) -> int:
         """A run of letters: declared names and function words first (longest), else one letter."""
         pos = i if offset is None else offset
+        run = _run_of_letters(text, i, stop)
+        if len(run) >= 3 and run.islower() and text[i + len(run) : i + len(run) + 1] == "(" \
+                and run not in self.names and run not in FUNCTION_WORDS \
+                and run not in CONSTANT_WORDS:
+            raise RuleError(f"unknown function {run!r}", pos,
+                            "the functions are listed in the README's language table")
         for word in self.words:
             fits = text.startswith(word, i) and i + len(word) <= stop
             if fits and (
@@ -345,6 +351,13 @@ class Lexer:
 
 
 _SUP = str.maketrans({k: str(v) for k, v in SUPERSCRIPT_DIGITS.items()})
+
+
+def _run_of_letters(text: str, i: int, stop: int) -> str:
+    j = i
+    while j < stop and "a" <= text[j] <= "z":
+        j += 1
+    return text[i:j]
 
 
 def _matching_brace(text: str, start: int, stop: int) -> int:

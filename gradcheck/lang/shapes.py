@@ -84,7 +84,7 @@ class Unifier:
     def name(self, d: Dim, names: dict[Var, str]) -> str | int:
         root = self.find(d)
         if isinstance(root, Var):
-            return names.setdefault(root, f"?{len(names)}")
+            return names.setdefault(root, f"d{len(names) + 1}")
         return root
 
     def describe(self, s: Shape, names: dict[Var, str] | None = None) -> str:
