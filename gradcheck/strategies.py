@@ -36,49 +36,53 @@ def _away_from_zero(raw: np.ndarray, floor: float = 0.5) -> np.ndarray:
 
 
 def build_value(assumptions: frozenset[str], rows: int, cols: int, draw: Draw) -> np.ndarray:
-    """A value of shape rows × cols satisfying `assumptions`, built from drawn raw entries."""
+    """A value of shape rows × cols satisfying every one of `assumptions`, built from draws."""
     a = assumptions
     if "orthogonal" in a:
         return _orthogonal(draw((rows, rows)))
+    if "diagonal" in a:
+        return np.diag(_diagonal_entries(a, draw((rows, 1))[:, 0]))
     if "spd" in a:
         raw = draw((rows, rows))
         return raw @ raw.T / BOUND + 0.5 * np.eye(rows)
-    if "diagonal" in a:
-        entries = draw((rows, 1))[:, 0]
-        if a & {"positive"}:
-            entries = 0.5 + np.abs(entries)
-        elif a & {"invertible", "posdet", "nonzero"}:
-            entries = _away_from_zero(entries)
-        return np.diag(entries)
     if a & {"invertible", "posdet"}:
         return _invertible(a, rows, draw)
     raw = draw((rows, cols))
-    if "symmetric" in a:
-        return (raw + raw.T) / 2
     if "probability" in a:
         weights = 0.1 + np.abs(raw)
         return weights / weights.sum()
     if "positive" in a:
-        return 0.1 + np.abs(raw)
+        raw = 0.1 + np.abs(raw)
+    if "symmetric" in a:
+        raw = (raw + raw.T) / 2
     if "nonzero" in a:
         raw = raw.copy()
         raw.flat[0] = _away_from_zero(np.array(raw.flat[0]))
     return raw
 
 
+def _diagonal_entries(a: frozenset[str], entries: np.ndarray) -> np.ndarray:
+    if a & {"positive", "spd"}:
+        return 0.5 + np.abs(entries)
+    if a & {"invertible", "posdet", "nonzero"}:
+        entries = _away_from_zero(entries)
+    if "posdet" in a and np.prod(np.sign(entries)) < 0:
+        entries = entries.copy()
+        entries[0] *= -1  # an even number of negative entries: det > 0
+    return entries
+
+
 def _invertible(a: frozenset[str], n: int, draw: Draw) -> np.ndarray:
     """Q₁ diag(s) Q₂ᵀ with singular values in [0.5, 2.5]: invertible and well conditioned."""
     left = _orthogonal(draw((n, n)))
+    if "symmetric" in a:  # Q diag(λ) Qᵀ with |λ| ≥ 0.5, an even number of λ < 0 for posdet
+        eigenvalues = _diagonal_entries(a | {"invertible"}, draw((n, 1))[:, 0])
+        return left @ np.diag(eigenvalues) @ left.T
     s = 0.5 + np.abs(draw((n, 1))[:, 0])
-    if "symmetric" in a:
-        value = left @ np.diag(_away_from_zero(draw((n, 1))[:, 0])) @ left.T
-    else:
-        value = left @ np.diag(s) @ _orthogonal(draw((n, n))).T
+    value = left @ np.diag(s) @ _orthogonal(draw((n, n))).T
     if "posdet" in a and np.linalg.det(value) < 0:
         value = value.copy()
         value[0] *= -1  # still invertible, now with a positive determinant
-        if "symmetric" in a:
-            value[:, 0] *= -1
     return value
 
 
@@ -88,10 +92,10 @@ def build_direction(assumptions: frozenset[str], value: np.ndarray, draw: Draw) 
     if "orthogonal" in assumptions:
         skew = draw((value.shape[0], value.shape[0]))
         return value @ (skew - skew.T)
-    if assumptions & {"symmetric", "spd"}:
-        return (raw + raw.T) / 2
     if "diagonal" in assumptions:
         return np.diag(np.diag(raw))
+    if assumptions & {"symmetric", "spd"}:
+        return (raw + raw.T) / 2
     if "probability" in assumptions:
         return raw - raw.mean()
     return raw

@@ -23,8 +23,7 @@ from gradcheck.strategies import (
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
-# For the parametrisations with known-bad members: shrinking their failures takes seconds
-# each and the failure is explained by the xfail reason.
+# The combination tests need no shrinking: a failure names its assumptions already.
 UNSHRUNK = settings(PROPERTY, phases=[Phase.explicit, Phase.generate])
 
 SQUARE = {"symmetric", "spd", "orthogonal", "invertible", "posdet", "diagonal"}
@@ -142,9 +141,6 @@ def test_assumptions_hold_on_constant_draws(assumption: str, fill: float) -> Non
 
 # ---- build_value: assumptions a rule may state together ----
 
-BUG_ORDER = ("build_value returns at the first matching assumption, so the others in the set "
-             "are not built in")
-
 COMBINATIONS = [
     pytest.param({"symmetric", "invertible"}, id="symmetric+invertible"),
     pytest.param({"invertible", "posdet"}, id="invertible+posdet"),
@@ -154,18 +150,13 @@ COMBINATIONS = [
     pytest.param({"spd", "invertible"}, id="spd+invertible"),
     pytest.param({"spd", "posdet"}, id="spd+posdet"),
     # `log det X` with X assumed symmetric or diagonal implies posdet for X.
-    pytest.param({"symmetric", "posdet"}, id="symmetric+posdet", marks=pytest.mark.xfail(
-        strict=True, reason="symmetric+posdet: flipping row 0 and column 0 keeps det < 0")),
-    pytest.param({"diagonal", "posdet"}, id="diagonal+posdet", marks=pytest.mark.xfail(
-        strict=True, reason="diagonal+posdet: diagonal entries keep their signs, det < 0")),
+    pytest.param({"symmetric", "posdet"}, id="symmetric+posdet"),
+    pytest.param({"diagonal", "posdet"}, id="diagonal+posdet"),
     # `--assume A:spd,diagonal` is the CLI's own example of an assumption list.
-    pytest.param({"spd", "diagonal"}, id="spd+diagonal", marks=pytest.mark.xfail(
-        strict=True, reason=f"spd+diagonal is not diagonal: {BUG_ORDER}")),
-    pytest.param({"symmetric", "positive"}, id="symmetric+positive", marks=pytest.mark.xfail(
-        strict=True, reason=f"symmetric+positive has negative entries: {BUG_ORDER}")),
+    pytest.param({"spd", "diagonal"}, id="spd+diagonal"),
+    pytest.param({"symmetric", "positive"}, id="symmetric+positive"),
     # `‖X‖_F` with X assumed symmetric implies nonzero for X.
-    pytest.param({"symmetric", "nonzero"}, id="symmetric+nonzero", marks=pytest.mark.xfail(
-        strict=True, reason=f"symmetric+nonzero can be the zero matrix: {BUG_ORDER}")),
+    pytest.param({"symmetric", "nonzero"}, id="symmetric+nonzero"),
 ]
 
 
@@ -185,8 +176,7 @@ DIRECTIONS = [
     pytest.param({"diagonal"}, id="diagonal"),
     pytest.param({"diagonal", "invertible"}, id="diagonal+invertible"),
     pytest.param({"symmetric", "invertible"}, id="symmetric+invertible"),
-    pytest.param({"spd", "diagonal"}, id="spd+diagonal", marks=pytest.mark.xfail(
-        strict=True, reason="the direction of an spd+diagonal X is symmetric, not diagonal")),
+    pytest.param({"spd", "diagonal"}, id="spd+diagonal"),
 ]
 
 
