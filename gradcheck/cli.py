@@ -172,13 +172,40 @@ def list_(
     keyword: KeywordOpt = None,
     tag: TagOpt = None,
     fmt: FormatOpt = Format.TABLE,
+    with_verdicts: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also verify the rules: a verdict column in Markdown (`gradcheck list --verify "
+            "--format markdown` writes docs/catalog.md), the verify report in the other formats; "
+            "exit 0, 1 or 2 as `verify` does.",
+        ),
+    ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="With --verify: rules checked in parallel (0: one per core, up to 4).",
+        ),
+    ] = 0,
 ) -> None:
     """List the rules in PATH... (or the bundled catalog); the last line counts them."""
     from gradcheck import api
 
     rules, diagnostics = api.list_rules(paths or None, keyword=keyword, tags=tuple(tag or ()))
-    render_rules(rules, diagnostics, fmt)
-    raise typer.Exit(int(ExitCode.UNREADABLE if diagnostics else ExitCode.OK))
+    if not with_verdicts:
+        render_rules(rules, diagnostics, fmt)
+        raise typer.Exit(int(ExitCode.UNREADABLE if diagnostics else ExitCode.OK))
+    options = Options(jobs=jobs or min(4, os.cpu_count() or 1))
+    report = api.verify(paths or None, keyword=keyword, tags=tuple(tag or ()), options=options)
+    if fmt is Format.MARKDOWN:
+        verdicts = {verdict.rule_id: verdict for verdict in report.verdicts}
+        render_rules(rules, diagnostics, fmt, verdicts=verdicts)
+    else:
+        render(report, fmt)
+    raise typer.Exit(int(report.exit_code))
 
 
 def main() -> None:

@@ -152,15 +152,18 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     """Compare at one sample; None when the sample lies outside f's domain."""
     values = {k: torch.tensor(v, dtype=torch.float64) for k, v in sample.values.items()}
     direction = torch.tensor(sample.direction, dtype=torch.float64)
-    with torch.no_grad():
-        f_value = evaluate(problem.f, values, sample.sizes)
-    if not torch.isfinite(f_value).all():
-        return None
-    true = true_derivative(problem, values, sample.sizes, direction)
-    if not torch.isfinite(true).all():
+    try:
+        with torch.no_grad():
+            f_value = evaluate(problem.f, values, sample.sizes)
+        true = true_derivative(problem, values, sample.sizes, direction)
+    except torch.linalg.LinAlgError:
+        return None  # a singular matrix: outside f's domain
+    if not (torch.isfinite(f_value).all() and torch.isfinite(true).all()):
         return None
     try:
         claimed = evaluate(problem.claim, values, sample.sizes, {problem.wrt: direction})
+    except torch.linalg.LinAlgError:
+        return None  # the formula's own inverse is singular here: it makes no claim here
     except (ValueError, RuntimeError) as err:
         note = f"the claim cannot be evaluated: {err}"
         return Comparison(true, None, math.inf, math.inf, False, note)
@@ -168,7 +171,7 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
         note = f"the claim is {_shape(claimed)} where the derivative is {_shape(true)}"
         return Comparison(true, claimed, math.inf, math.inf, False, note)
     if not torch.isfinite(claimed).all():
-        return Comparison(true, claimed, math.inf, math.inf, False, "the claim is not finite here")
+        return None  # likewise where the formula divides by zero
     diff = (claimed - true).abs()
     abs_error = float(diff.max()) if diff.numel() else 0.0
     scale = float(true.abs().max()) if true.numel() else 0.0

@@ -33,7 +33,9 @@ def atom_ast(a: Atom) -> Node:
     if a.kind == "ones":
         if a.cols == 1:
             return Const("ones", (a.rows,))
-        return c("T", Const("ones", (a.cols,)))
+        if a.rows == 1:
+            return c("T", Const("ones", (a.cols,)))
+        return Const("ones", (a.rows, a.cols))
     if a.kind == "fn":
         return c(a.payload[0], to_ast(a.payload[1]))
     if a.kind in ("diag", "dg"):

@@ -25,7 +25,8 @@ class Context:
         assumed = self.assumptions.get(name, frozenset())
         symmetric = bool(assumed & {"symmetric", "spd", "diagonal"})
         tag = "orthogonal" if "orthogonal" in assumed else ""
-        return atom(Atom(kind, (name, tag), rows, cols, symmetric=symmetric))
+        # dX is free: a gradient is read off every entry independently, as autograd does
+        return atom(Atom(kind, (name, tag), rows, cols, symmetric=symmetric and kind == "sym"))
 
 
 UNARY: dict[str, Callable[[Expr], Expr]] = {

@@ -118,7 +118,11 @@ class Parser:
         base = self.postfix()
         if self.at("**"):
             tok = self.take()
-            return Call("pow", (base, self.exponent()), pos=tok.pos)
+            exponent = self.exponent()
+            if isinstance(exponent, Call) and exponent.op == "neg" and \
+                    isinstance(exponent.args[0], Num):  # x ** -2: the number −2
+                exponent = Num(-exponent.args[0].value, pos=exponent.pos)
+            return Call("pow", (base, exponent), pos=tok.pos)
         return base
 
     def postfix(self) -> Node:

@@ -128,6 +128,8 @@ class Printer:
         if self.style == "ascii":
             return self.infix(node, " @ ", PRODUCT + 1)
         left = self.wrap(node.args[0], PRODUCT)
+        if isinstance(node.args[0], Call) and node.args[0].op == "div":
+            left = f"({left})"  # (1 / 2)xᵀPx, not 1 / 2xᵀPx
         right = self.wrap(node.args[1], PRODUCT + 1)
         if right[:1] in "‖|":  # ‖a(‖b‖)‖: a bar after a factor would read as a closing one
             right = f"({right})"

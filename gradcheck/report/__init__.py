@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,6 +45,7 @@ class Format(StrEnum):
 
     TABLE = "table"
     JSON = "json"
+    MARKDOWN = "markdown"
 
 
 class Formatter(Protocol):
@@ -65,6 +66,10 @@ def formatter(fmt: Format) -> Formatter:
         from gradcheck.report import json_report
 
         return json_report
+    if Format(fmt) is Format.MARKDOWN:
+        from gradcheck.report import markdown
+
+        return markdown
     from gradcheck.report import table
 
     return table
@@ -95,9 +100,17 @@ def render_rules(
     fmt: Format = Format.TABLE,
     out: Console | None = None,
     err: Console | None = None,
+    *,
+    verdicts: Mapping[str, Verdict] | None = None,
 ) -> None:
-    """Render a catalog listing in `fmt`."""
+    """Render a catalog listing in `fmt`; `verdicts` (by rule id) adds a verdict column
+    (Markdown only: the other formats show verdicts with `render`)."""
     out, err = _consoles(out, err)
+    if verdicts is not None and Format(fmt) is Format.MARKDOWN:
+        from gradcheck.report import markdown
+
+        markdown.render_rules(rules, diagnostics, out, err, verdicts=verdicts)
+        return
     formatter(fmt).render_rules(rules, diagnostics, out, err)
 
 
