@@ -330,7 +330,8 @@ def time_limit(seconds: float) -> Iterator[None]:
         raise SymbolicTimeout
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # repeats: an exception raised while a gc callback runs is swallowed, so raise it again
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
@@ -411,6 +412,9 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
     try:
         with time_limit(options.symbolic_timeout):
             for sizes in size_plan(problem, options.max_symbolic_size):
+                if options.symbolic_timeout and \
+                        time.perf_counter() - start > options.symbolic_timeout:
+                    raise SymbolicTimeout  # also checked here: the alarm can be swallowed
                 result = check_size(problem, sizes, rng)
                 if result.status == "disproved":
                     return _evidence("disproved", [result], result.detail, start), result

@@ -220,17 +220,27 @@ def _file_label(file: str) -> str:
 
 
 def _file_intro(file: str) -> str:
-    """The comment block that opens a rule file, as one paragraph (empty if none)."""
+    """The comment block that opens a rule file: a paragraph, and a list where lines start
+    with `- ` (empty if the file opens with no comment)."""
     try:
         lines = Path(file).read_text(encoding="utf-8").splitlines()
     except OSError:
         return ""
-    comment: list[str] = []
+    blocks: list[str] = []
     for line in lines:
         if not line.startswith("#"):
             break
-        comment.append(line.lstrip("#").strip())
-    return " ".join(part for part in comment if part)
+        text = line.lstrip("#").strip()
+        if not text:
+            continue
+        if text.startswith("- ") or not blocks:
+            blocks.append(text)
+        else:
+            blocks[-1] += " " + text
+    if not blocks:
+        return ""
+    head, items = blocks[0], blocks[1:]
+    return "\n\n".join([head, "\n".join(items)]) if items else head
 
 
 def _groups(rules: Sequence[Rule]) -> list[tuple[str, list[Rule]]]:

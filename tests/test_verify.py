@@ -1,0 +1,405 @@
+"""Tests for gradcheck.verify: every catalog rule as expected, mutants fail, folding evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from gradcheck.catalog import bundled_catalog, load_file, rule_from_claim
+from gradcheck.errors import RuleError
+from gradcheck.lang.ast import Call, Node, Num, walk
+from gradcheck.lang.parser import parse_claim, parse_expression
+from gradcheck.lang.printer import unicode
+from gradcheck.model import (
+    Counterexample,
+    CrossCheck,
+    Expect,
+    Kind,
+    NumericEvidence,
+    Options,
+    Position,
+    Rule,
+    Status,
+    SymbolicEvidence,
+)
+from gradcheck.problem import Problem, compile_rule
+from gradcheck.symbolic import Lowering, constraints, direction_matrix, size_plan, symbol_matrices
+from gradcheck.verify import fold, verify_rule, verify_rules
+
+# the diagnosis of failing rules is not what these tests check, and it costs extra checks
+FAST = Options(examples=20, diagnose=False)
+SEED = bundled_catalog() / "seed.yaml"
+PUBLIC = Path(__file__).resolve().parents[2] / "shared" / "acceptance" / "public.yaml"
+
+
+def rules_of(path: Path) -> list[Rule]:
+    if not path.exists():
+        return []
+    rules, diagnostics = load_file(path)
+    assert diagnostics == [], diagnostics
+    return rules
+
+
+SEED_RULES = rules_of(SEED)
+PUBLIC_RULES = rules_of(PUBLIC)
+
+
+def claim_rule(claim: str, **kw: object) -> Rule:
+    rule, diagnostics = rule_from_claim(claim, **kw)  # type: ignore[arg-type]
+    assert rule is not None and diagnostics == [], diagnostics
+    return rule
+
+
+# ---- every catalog rule is as expected ----
+
+
+def test_the_catalogs_are_there() -> None:
+    assert len(SEED_RULES) >= 10
+    assert any(r.expect is Expect.FAILS for r in SEED_RULES)
+
+
+@pytest.mark.parametrize("rule", SEED_RULES, ids=[r.id for r in SEED_RULES])
+def test_seed_rule_is_as_expected(rule: Rule) -> None:
+    verdict = verify_rule(rule, FAST)
+    assert verdict.as_expected, (verdict.status, verdict.message)
+    if verdict.status is Status.FAILS:
+        assert verdict.outcome == "fails (expected)"
+        assert verdict.message
+
+
+@pytest.mark.skipif(not PUBLIC_RULES, reason="shared/acceptance/public.yaml is not present")
+@pytest.mark.parametrize("rule", PUBLIC_RULES, ids=[r.id for r in PUBLIC_RULES])
+def test_public_rule_is_as_expected(rule: Rule) -> None:
+    verdict = verify_rule(rule, FAST)
+    assert verdict.as_expected, (verdict.status, verdict.message)
+    if rule.expect is Expect.FAILS:
+        # a failure always comes with its evidence
+        has_counterexample = verdict.numeric is not None and \
+            verdict.numeric.counterexample is not None
+        disproved = verdict.symbolic is not None and verdict.symbolic.status == "disproved"
+        assert has_counterexample or disproved
+    else:
+        assert verdict.crosscheck is None or verdict.crosscheck.agreed
+
+
+def test_note_rule_says_where_its_claim_is_defined() -> None:
+    (rule,) = [r for r in SEED_RULES if r.id == "linear-map-note-symmetrised"]
+    verdict = verify_rule(rule, FAST)
+    assert verdict.status is Status.FAILS and verdict.outcome == "fails (expected)"
+    assert "defined only when m = n" in verdict.message
+
+
+# ---- mutants of the bundled rules that hold: each must fail ----
+
+
+def _replace(node: Node, target: Node, new: Node) -> Node:
+    if node is target:
+        return new
+    if isinstance(node, Call):
+        return dataclasses.replace(node, args=tuple(_replace(a, target, new) for a in node.args))
+    return node
+
+
+def _parts(rule: Rule) -> tuple[str, str | None, Kind, Node]:
+    """(f as text, wrt, kind, claim AST) of a rule in either form."""
+    declared = {decl.name for decl in rule.symbols}
+    if rule.claim is not None:
+        parsed = parse_claim(rule.claim, declared)
+        return unicode(parsed.f), parsed.wrt, parsed.kind, parsed.rhs
+    assert rule.f is not None and rule.kind is not None and rule.rhs is not None
+    return rule.f, rule.wrt, rule.kind, parse_expression(rule.rhs, declared)
+
+
+def mutants(rule: Rule) -> dict[str, Node]:
+    _, _, _, claim = _parts(rule)
+    found: dict[str, Node] = {
+        "transposed": Call("T", (claim,)),
+        "doubled": Call("mul", (Num(Fraction(2)), claim)),
+        "negated": Call("neg", (claim,)),
+    }
+    calls = [n for n in walk(claim) if isinstance(n, Call)]
+    for i, t in enumerate(n for n in calls if n.op == "T"):
+        found[f"transpose-{i}-dropped"] = _replace(claim, t, t.args[0])
+    for i, m in enumerate(n for n in calls if n.op == "matmul"):
+        found[f"product-{i}-swapped"] = _replace(claim, m, dataclasses.replace(
+            m, args=m.args[::-1]))
+    return found
+
+
+def mutated(rule: Rule, name: str, claim: Node) -> Rule:
+    """The rule with `claim` as its right-hand side, in the structured form."""
+    f, wrt, kind, _ = _parts(rule)
+    return Rule(id=f"{rule.id}.{name}", position=rule.position, f=f, wrt=wrt, kind=kind,
+                rhs=unicode(claim), symbols=rule.symbols, assume=rule.assume,
+                layout=rule.layout)
+
+
+HOLDING = [r for r in SEED_RULES if r.expect is Expect.HOLDS]
+MUTANTS = [pytest.param(rule, name, node, id=f"{rule.id}:{name}")
+           for rule in HOLDING for name, node in mutants(rule).items()]
+
+
+def same_meaning(original: Problem, mutant: Problem) -> bool:
+    """Exactly equal claims (under the assumptions) at every planned size: a mutant that
+    changes nothing, like the transpose of a symmetric result or twice a zero."""
+    if mutant.shapes != original.shapes or mutant.dims != original.dims:
+        return False
+    for sizes in size_plan(original, 3):
+        mats = symbol_matrices(original, sizes)
+        direction = direction_matrix(original, sizes)
+        lower = Lowering(mats, sizes, {original.wrt: direction}, stop_gradients=False)
+        a, b = lower(original.claim), lower(mutant.claim)
+        if a.shape != b.shape:
+            return False
+        subs = constraints(original, mats, direction)
+        if any(sp.simplify((x - y).xreplace(subs)) != 0 for x, y in zip(a, b, strict=True)):
+            return False
+    return True
+
+
+def test_same_meaning_recognises_a_mutant_that_changes_nothing() -> None:
+    rule = claim_rule("∇²_x (xᵀAx) = A + Aᵀ")
+    original = compile_rule(rule)
+    _, _, _, claim = _parts(rule)
+    transposed = compile_rule(mutated(rule, "transposed", Call("T", (claim,))))
+    assert same_meaning(original, transposed)  # the Hessian is symmetric
+    doubled = compile_rule(mutated(rule, "doubled", Call("mul", (Num(Fraction(2)), claim))))
+    assert not same_meaning(original, doubled)
+
+
+def test_the_mutants_cover_every_holding_seed_rule() -> None:
+    assert {p.values[0].id for p in MUTANTS} == {r.id for r in HOLDING}
+    names = {p.values[1] for p in MUTANTS}
+    assert {"transposed", "doubled", "negated", "transpose-0-dropped",
+            "product-0-swapped"} <= names
+
+
+@pytest.mark.parametrize("rule", HOLDING, ids=[r.id for r in HOLDING])
+def test_a_rebuilt_rule_still_holds(rule: Rule) -> None:
+    # the mutants are built by printing the claim into the structured form; unmutated, that
+    # must give the original verdict, or a failing mutant would prove nothing
+    _, _, _, claim = _parts(rule)
+    verdict = verify_rule(mutated(rule, "unchanged", claim), FAST)
+    assert verdict.status is Status.HOLDS, verdict.message
+
+
+@pytest.mark.parametrize(("rule", "name", "claim"), MUTANTS)
+def test_mutant_fails(rule: Rule, name: str, claim: Node) -> None:
+    mutant = mutated(rule, name, claim)
+    try:
+        problem = compile_rule(mutant)
+    except RuleError as err:
+        # Swapping the factors of (A + Aᵀ)x gives x(A + Aᵀ), which no sizes make a product:
+        # that mutant is not a claim at all, and must be reported as ill-formed.
+        verdict = verify_rule(mutant, FAST)
+        assert verdict.status is Status.ILL_FORMED, (err.message, verdict.status)
+        assert verdict.position is not None
+        return
+    if same_meaning(compile_rule(rule), problem):
+        # Transposing a symmetric result, scaling a zero, swapping commuting factors: the
+        # mutant states the same thing as the rule, so it rightly holds.
+        pytest.skip(f"{unicode(claim)} means the same as the original claim")
+    verdict = verify_rule(mutant, FAST)
+    assert verdict.status is Status.FAILS, (unicode(claim), verdict.status, verdict.message)
+    assert verdict.message
+    shape_only = problem.shape_note != ""
+    has_counterexample = verdict.numeric is not None and \
+        verdict.numeric.counterexample is not None
+    assert shape_only or has_counterexample
+
+
+# ---- rules that cannot be read or typed ----
+
+BAD_RULES = """
+    rules:
+      - id: parse-error
+        claim: "∇_x (A x = Aᵀ"
+      - id: shape-conflict
+        claim: "∇_x (A x + x) = Aᵀ"
+        symbols: {A: matrix(m, n)}
+      - id: matrix-by-matrix
+        claim: "∇_X (X X) = X"
+      - id: hessian-of-a-vector
+        claim: "∇²_x (A x) = A"
+      - id: assume-unused
+        claim: "∇_x (aᵀx) = a"
+        assume: {B: [symmetric]}
+      - id: symmetric-rectangular
+        claim: "∇_x (xᵀ A y) = A y"
+        symbols: {A: matrix(m, n)}
+        assume: {A: [symmetric]}
+      - id: structured-rhs
+        f: "x.T @ x"
+        wrt: x
+        gradient: "2 * * x"
+      - id: good
+        claim: "∇_x (aᵀx) = a"
+    """
+
+
+def test_ill_formed_rules_point_at_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    text = textwrap.dedent(BAD_RULES).lstrip("\n")
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    rules, diagnostics = load_file(path)
+    assert diagnostics == []
+    report = verify_rules(rules, diagnostics, FAST)
+    verdicts = {v.rule_id: v for v in report.verdicts}
+    assert verdicts.pop("good").status is Status.HOLDS  # the bad rules hide nothing
+    assert set(verdicts) == {r.id for r in rules} - {"good"}
+    for rule_id, verdict in verdicts.items():
+        assert verdict.status is Status.ILL_FORMED, rule_id
+        assert verdict.message, rule_id
+        assert verdict.position is not None and verdict.position.file == str(path)
+        assert verdict.diagnostics and verdict.diagnostics[0].position == verdict.position
+        start = lines.index(f"  - id: {rule_id}") + 1
+        assert start <= verdict.position.line <= start + 4, (rule_id, verdict.position)
+
+    def column_of(rule_id: str, snippet: str) -> Position:
+        line = next(i for i, t in enumerate(lines, 1)
+                    if i > lines.index(f"  - id: {rule_id}") and snippet in t)
+        return Position(str(path), line, lines[line - 1].index(snippet) + 1)
+
+    assert verdicts["parse-error"].position == column_of("parse-error", "= Aᵀ")
+    assert verdicts["shape-conflict"].position == column_of("shape-conflict", "+ x)")
+    assert "vector(m)" in verdicts["shape-conflict"].message
+    assert "vector(n)" in verdicts["shape-conflict"].message
+    assert verdicts["structured-rhs"].position == column_of("structured-rhs", "* x")
+    assert "d(f)" in verdicts["matrix-by-matrix"].diagnostics[0].hint
+    assert report.exit_code == 2
+
+
+@pytest.mark.parametrize("claim", ["∇_x (x + xᵀ) = 2I", "∇_x relu(x) = x", "∇_x tr(x) = ones",
+                                   "∇_x sum(xᵀA x + A + x) = x"])
+def test_undeclared_vectors_keep_their_length(claim: str) -> None:
+    # An undeclared lowercase letter is a column vector (spec §2): inference must not make it
+    # 1×1 to let a row + column sum, tr of a vector or a product of vectors typecheck (the
+    # rule would then be checked at n = 1 only). Declared as vector(n), x + xᵀ is ill-formed
+    # too. relu is no function of the language.
+    verdict = verify_rule(claim_rule(claim), FAST)
+    assert verdict.status is Status.ILL_FORMED, (verdict.status, verdict.message)
+    assert verdict.position is not None
+
+
+def test_a_transposed_constant_is_a_wrong_shape_not_a_crash() -> None:
+    # the `transposed` mutant of autograd-sum
+    verdict = verify_rule(claim_rule("∇_x sum(x) = onesᵀ"), FAST)
+    assert verdict.status is Status.FAILS, verdict.message
+    assert "row vector" in verdict.message
+
+
+def test_declared_row_plus_column_is_ill_formed() -> None:
+    verdict = verify_rule(claim_rule("∇_x (x + xᵀ) = 2I", symbols={"x": "vector(n)"}), FAST)
+    assert verdict.status is Status.ILL_FORMED
+    assert "row vector" in verdict.message
+
+
+# ---- the tool's own failures are verdicts, not exceptions ----
+
+
+def test_a_backend_exception_is_an_error_verdict() -> None:
+    # inv(A − A) is the inverse of the zero matrix: torch.linalg.inv raises on every input
+    broken = claim_rule("∇_A tr(inv(A − A)) = A")
+    good = claim_rule("∇_x (aᵀx) = a")
+    good = dataclasses.replace(good, id="good")
+    report = verify_rules([broken, good], [], Options(examples=5, diagnose=False))
+    first, second = report.verdicts
+    assert first.status is Status.ERROR and first.message
+    assert not first.as_expected
+    assert second.status is Status.HOLDS
+    assert report.exit_code == 1
+
+
+def test_spd_and_diagonal_together() -> None:
+    # the numeric inputs must be diagonal too, or autograd and sympy (which substitutes a
+    # diagonal A) check different claims and disagree
+    verdict = verify_rule(claim_rule("∇_x (xᵀAx) = 2 diag(A) ⊙ x",
+                                     assume={"A": ["spd", "diagonal"]}), FAST)
+    assert verdict.status is Status.HOLDS, verdict.message
+
+
+# ---- fold: the evidence to a verdict ----
+
+PROBLEM = compile_rule(claim_rule("∇_x (xᵀAx) = (A + Aᵀ)x"))
+SHAPE_PROBLEM = compile_rule(claim_rule("∇_x (A x) = (A + Aᵀ) x",
+                                        symbols={"A": "matrix(m, n)", "x": "vector(n)"}))
+PROVED = SymbolicEvidence("proved", sizes=((("n", 1),), (("n", 2),), (("n", 3),)))
+CLEAN = NumericEvidence(examples=20, max_abs_error=0.0, max_rel_error=0.0, rtol=1e-7,
+                        atol=1e-9)
+AGREED = CrossCheck(agreed=True, max_diff=0.0, sizes=(("n", 2),))
+
+
+def counterexample_at(n: int) -> NumericEvidence:
+    ce = Counterexample(sizes=(("n", n),), inputs=(), true=((1.0,),), claimed=((0.0,),),
+                        abs_error=1.0, rel_error=1.0)
+    return dataclasses.replace(CLEAN, counterexample=ce)
+
+
+def test_fold_holds_when_everything_agrees() -> None:
+    assert fold(PROBLEM, PROVED, CLEAN, AGREED) == (Status.HOLDS, "")
+    assert fold(PROBLEM, PROVED, CLEAN, None)[0] is Status.HOLDS
+
+
+def test_fold_oracles_disagreeing_at_the_sample_point_is_an_error() -> None:
+    disagree = CrossCheck(agreed=False, max_diff=0.5, sizes=(("n", 2),),
+                          detail="max difference 0.5 at sizes {'n': 2}")
+    status, message = fold(PROBLEM, PROVED, CLEAN, disagree)
+    assert status is Status.ERROR and "disagree" in message
+    # whatever else the evidence says
+    assert fold(PROBLEM, PROVED, counterexample_at(2), disagree)[0] is Status.ERROR
+
+
+def test_fold_proof_and_counterexample_at_the_same_size_is_an_error() -> None:
+    status, message = fold(PROBLEM, PROVED, counterexample_at(2), AGREED)
+    assert status is Status.ERROR
+    assert "disagree" in message and "n=2" in message
+
+
+def test_fold_counterexample_fails() -> None:
+    timeout = SymbolicEvidence("timeout", sizes=((("n", 1),),), detail="time limit")
+    status, message = fold(PROBLEM, timeout, counterexample_at(2), AGREED)
+    assert status is Status.FAILS and "n=2" in message
+    disproved = SymbolicEvidence("disproved", sizes=((("n", 2),),), detail="entry (1, 1): …")
+    assert fold(PROBLEM, disproved, counterexample_at(2), AGREED)[0] is Status.FAILS
+
+
+def test_fold_exact_disproof_fails_without_a_counterexample() -> None:
+    disproved = SymbolicEvidence("disproved", sizes=((("n", 2),),), detail="entry (1, 2): x")
+    status, message = fold(PROBLEM, disproved, CLEAN, None)
+    assert status is Status.FAILS and "entry (1, 2)" in message
+
+
+def test_fold_shape_note_fails() -> None:
+    assert SHAPE_PROBLEM.shape_note
+    status, message = fold(SHAPE_PROBLEM, PROVED, CLEAN, None)
+    assert status is Status.FAILS and message == SHAPE_PROBLEM.shape_note
+    assert "defined only when m = n" in message
+
+
+@pytest.mark.parametrize("status", ["timeout", "unsupported"])
+def test_fold_numeric_only(status: str) -> None:
+    symbolic = SymbolicEvidence(status, detail="why")
+    verdict, message = fold(PROBLEM, symbolic, CLEAN, None)
+    assert verdict is Status.HOLDS_NUMERIC and status in message
+
+
+def test_fold_no_inputs_is_an_error() -> None:
+    empty = dataclasses.replace(CLEAN, examples=0, detail="could not draw inputs")
+    assert fold(PROBLEM, PROVED, empty, None) == (Status.ERROR, "could not draw inputs")
+
+
+def test_verdict_fields() -> None:
+    rule = claim_rule("∇_x (aᵀx) = a")
+    verdict = verify_rule(rule, FAST)
+    assert verdict.rule_id == "claim" and verdict.kind is Kind.GRADIENT
+    assert verdict.symbolic is not None and verdict.numeric is not None
+    assert verdict.crosscheck is not None and verdict.crosscheck.agreed
+    assert verdict.numeric.examples == 20
+    assert verdict.seconds >= 0 and not math.isnan(verdict.seconds)
