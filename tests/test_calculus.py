@@ -195,7 +195,7 @@ VECTORS = ["x", "y"]
 
 def expressions() -> st.SearchStrategy[str]:
     """Random well-typed n×n matrix expressions in the ASCII spelling."""
-    leaf = st.sampled_from(SQUARE + ["I"])
+    leaf = st.sampled_from([*SQUARE, "I"])
 
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         return st.one_of(

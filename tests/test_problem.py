@@ -452,7 +452,7 @@ def test_structured_differential_directions_are_only_of_wrt() -> None:
     assert any(type(n).__name__ == "Dir" for n in walk(p.claim))
 
 
-# ----- undeclared letters keep their kind, as a rule sees it -------------------------------------------------------------
+# ----- undeclared letters keep their kind, as a rule sees it -----
 @pytest.mark.parametrize("claim", ["∇_x det(x) = 1", "∇_x (x y) = y", "∇_x (A + x) = I"])
 def test_undeclared_letters_keep_their_kind_in_rules(claim: str) -> None:
     with pytest.raises(RuleError):
