@@ -14,7 +14,9 @@ Runs are deterministic (a fixed seed); the script checks that every run gives th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import importlib
 import os
 import resource
 import statistics
@@ -25,11 +27,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+WARM_UP = ("gradcheck.api", "gradcheck.verify", "gradcheck.symbolic", "gradcheck.numeric",
+           "gradcheck.crosscheck", "gradcheck.calculus.derive", "gradcheck.diagnose")
+
 
 def _peak_rss_mib(who: int) -> float:
     """Peak resident set size in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(who).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children (workers, CLIs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _options(args: argparse.Namespace) -> Any:
@@ -49,12 +61,9 @@ def _options(args: argparse.Namespace) -> Any:
 def _warm_up() -> float:
     """Import everything a verify run needs; the seconds it took."""
     start = time.perf_counter()
-    import gradcheck.api  # noqa: F401
-    import gradcheck.crosscheck  # noqa: F401
-    import gradcheck.numeric  # noqa: F401
-    import gradcheck.symbolic  # noqa: F401
-    import gradcheck.verify  # noqa: F401
-
+    for name in WARM_UP:
+        with contextlib.suppress(ImportError):  # a module this version does not have
+            importlib.import_module(name)
     return time.perf_counter() - start
 
 
@@ -67,14 +76,16 @@ def in_process(args: argparse.Namespace) -> int:
 
     options = _options(args)
     runs: list[float] = []
+    cpu: list[float] = []
     phases: list[tuple[float, float, float]] = []
     outcomes: list[tuple[tuple[str, str], ...]] = []
     last = None
     for _ in range(args.repeat):
         sympy.core.cache.clear_cache()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         report = api.verify(args.paths or None, options=options)
         runs.append(time.perf_counter() - start)
+        cpu.append(_cpu_seconds() - cpu_start)
         phases.append(_phases(report.verdicts))
         outcomes.append(tuple((v.rule_id, v.outcome) for v in report.verdicts))
         last = report
@@ -96,9 +107,13 @@ def in_process(args: argparse.Namespace) -> int:
         f"{wall:.2f} s (sympy {sym:.2f}, numeric {num:.2f})"
         for wall, (sym, num, _) in zip(runs, phases, strict=True)))
     print(f"median         {median:.2f} s   ({rules / median:.2f} rules/s)")
+    print(f"CPU time       {statistics.median(cpu):.2f} s median (user + system, workers "
+          f"included; less sensitive than wall time to other load)   load average "
+          f"{_load()}")
     print(f"phases         symbolic (sympy) {symbolic:.2f} s, numeric (autograd + hypothesis) "
-          f"{numeric:.2f} s, rest (parse, matrix form, cross-check) {rest:.2f} s; summed over the rules "
-          "of the median run" + ("" if jobs <= 1 else ", across workers"))
+          f"{numeric:.2f} s, rest (parse, matrix form, cross-check, diagnosis) {rest:.2f} s; "
+          "summed over the rules of the median run"
+          + ("" if jobs <= 1 else ", across workers"))
     print("slowest        " + ", ".join(f"{v.rule_id} {v.seconds:.2f} s" for v in slowest))
     print(f"peak RSS       {_peak_rss_mib(resource.RUSAGE_SELF):.0f} MiB"
           + (f" (largest worker {_peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB)"
@@ -118,25 +133,30 @@ def cold(args: argparse.Namespace) -> int:
         command += ["--jobs", str(args.jobs)]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
     runs: list[float] = []
+    cpu: list[float] = []
     codes: list[int] = []
     summary = ""
     for _ in range(args.repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         done = subprocess.run(command, capture_output=True, text=True, env=env,
                               stdin=subprocess.DEVNULL, check=False)
         runs.append(time.perf_counter() - start)
+        cpu.append(_cpu_seconds() - cpu_start)
         codes.append(done.returncode)
         lines = done.stdout.strip().splitlines()
         summary = lines[-1] if lines else done.stderr.strip()[-200:]
     median = statistics.median(runs)
     rules = _rule_count(summary)
     print(f"catalog        {_describe(args.paths)}")
-    print(f"mode           cold: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}")
+    shown = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command))
+    print(f"mode           cold: {shown}")
     print(f"last line      {summary}")
     print(f"exit codes     {', '.join(map(str, codes))}")
     print(f"runs           {', '.join(f'{s:.2f}' for s in runs)} s")
     rate = f"   ({rules / median:.2f} rules/s)" if rules else ""
     print(f"median         {median:.2f} s{rate}, end to end (interpreter start, imports, output)")
+    print(f"CPU time       {statistics.median(cpu):.2f} s median (user + system of the CLI "
+          f"process and its workers)   load average {_load()}")
     print(f"peak RSS       {_peak_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB "
           "(largest child process)")
     return 0 if all(code in (0, 1) for code in codes) else 1
@@ -148,6 +168,14 @@ def _phases(verdicts: Any) -> tuple[float, float, float]:
     numeric = sum(v.numeric.seconds for v in verdicts if v.numeric)
     total = sum(v.seconds for v in verdicts)
     return symbolic, numeric, max(total - symbolic - numeric, 0.0)
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews wall times."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _describe(paths: list[str]) -> str:
