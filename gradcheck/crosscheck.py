@@ -7,7 +7,7 @@ import sympy as sp
 import torch
 
 from .model import CrossCheck
-from .numeric import true_derivative
+from .numeric import near_singular, true_derivative
 from .problem import Problem
 from .strategies import sample_point
 from .symbolic import SizeResult
@@ -20,6 +20,8 @@ def cross_check(problem: Problem, at: SizeResult, seed: int, tries: int = 5) -> 
         sample = sample_point(problem, at.sizes, seed + attempt)
         values = {k: torch.tensor(v, dtype=torch.float64) for k, v in sample.values.items()}
         direction = torch.tensor(sample.direction, dtype=torch.float64)
+        if near_singular(problem, values, at.sizes, {problem.wrt: direction}):
+            continue  # outside f's domain (or the claim's); draw another point
         autograd = true_derivative(problem, values, at.sizes, direction).detach().numpy()
         if not np.isfinite(autograd).all():
             continue  # outside f's domain; draw another point

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, setti
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
+from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, walk
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
 from .problem import Problem
 from .strategies import Sample, from_problem
@@ -114,6 +114,62 @@ def evaluate(
     return TORCH[node.op](*args)
 
 
+# A matrix that is inverted (or whose determinant is logged or divided by) with a condition
+# number above this is treated as singular: the point is outside the domain. The inverse then
+# carries a relative error of about COND_LIMIT · 2⁻⁵², far below rtol; near a singular matrix
+# both sides are rounding noise and any "counterexample" there would be false.
+COND_LIMIT = 1e6
+
+
+def _inverted(node: Node) -> list[Node]:
+    """The matrices that must be invertible for `node` to be defined."""
+    found: list[Node] = []
+    for n in walk(node):
+        if not isinstance(n, Call):
+            continue
+        if n.op in ("inv", "logdet"):
+            found.append(n.args[0])
+        elif (
+            n.op in ("pow", "sup", "matpow") and isinstance(n.args[1], Num) and n.args[1].value < 0
+        ):
+            found.append(_unwrap_det(n.args[0]))
+        elif n.op == "log" or (n.op == "div" and len(n.args) == 2):
+            target = n.args[0] if n.op == "log" else n.args[1]
+            inner = _unwrap_det(target)
+            if inner is not target:
+                found.append(inner)
+    return found
+
+
+def _unwrap_det(node: Node) -> Node:
+    """X for det(X) or |det(X)|, else the node itself."""
+    if isinstance(node, Call) and node.op == "abs":
+        node = node.args[0]
+    if isinstance(node, Call) and node.op == "det":
+        return node.args[0]
+    return node
+
+
+def near_singular(
+    problem: Problem,
+    values: dict[str, Tensor],
+    sizes: dict[str, int],
+    directions: dict[str, Tensor] | None = None,
+) -> bool:
+    """Whether f or the claim inverts a matrix that is singular, to working precision, here."""
+    for node in (*_inverted(problem.f), *_inverted(problem.claim)):
+        with torch.no_grad():
+            try:
+                m = evaluate(node, values, sizes, directions)
+            except (ValueError, RuntimeError):
+                continue  # the claim does not evaluate: compare says so
+            if m.shape[0] != m.shape[1]:
+                continue
+            if not torch.isfinite(m).all() or float(torch.linalg.cond(m)) > COND_LIMIT:
+                return True
+    return False
+
+
 def true_derivative(
     problem: Problem, values: dict[str, Tensor], sizes: dict[str, int], direction: Tensor
 ) -> Tensor:
@@ -152,6 +208,8 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     """Compare at one sample; None when the sample lies outside f's domain."""
     values = {k: torch.tensor(v, dtype=torch.float64) for k, v in sample.values.items()}
     direction = torch.tensor(sample.direction, dtype=torch.float64)
+    if near_singular(problem, values, sample.sizes, {problem.wrt: direction}):
+        return None
     try:
         with torch.no_grad():
             f_value = evaluate(problem.f, values, sample.sizes)
@@ -175,7 +233,8 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     diff = (claimed - true).abs()
     abs_error = float(diff.max()) if diff.numel() else 0.0
     scale = float(true.abs().max()) if true.numel() else 0.0
-    rel_error = abs_error / scale if scale > 0 else (0.0 if abs_error == 0 else math.inf)
+    # relative to the derivative's largest entry; a derivative within atol of 0 has none
+    rel_error = abs_error / scale if scale > atol else (0.0 if abs_error <= atol else math.inf)
     ok = bool((diff <= atol + rtol * true.abs()).all())
     return Comparison(true, claimed, abs_error, rel_error, ok)
 
@@ -299,6 +358,16 @@ def _smallest(
         if retry.failure is not None:
             return retry.failure
     return failure
+
+
+def counterexample_where_shapes_agree(problem: Problem, options: Options) -> Counterexample | None:
+    """A counterexample with every dimension equal (2, then 3), where a claim whose shape is
+    wrong in general (Aᵀ for A) has the derivative's shape and wrong entries to show."""
+    for n in (2, 3):
+        outcome = _run(problem, options, {d: n for d in problem.dims}, options.examples)
+        if outcome.failure is not None and math.isfinite(outcome.failure[1].abs_error):
+            return _counterexample(problem, *outcome.failure)
+    return None
 
 
 def _counterexample(problem: Problem, sample: Sample, result: Comparison) -> Counterexample:

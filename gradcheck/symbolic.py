@@ -340,7 +340,8 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 class SizeResult:
-    """The outcome at one size: `status` is proved, disproved or undecided."""
+    """The outcome at one size: `status` is proved, disproved, undecided or outside (f is
+    defined nowhere at this size)."""
 
     def __init__(
         self,
@@ -364,7 +365,8 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
     mats = symbol_matrices(problem, sizes)
     direction = direction_matrix(problem, sizes)
     lower = Lowering(mats, sizes, {problem.wrt: direction}, stop_gradients=True)
-    true = lower.restore(derivative(problem, lower(problem.f), mats[problem.wrt], direction))
+    f_value = lower(problem.f)
+    true = lower.restore(derivative(problem, f_value, mats[problem.wrt], direction))
     claim = Lowering(mats, sizes, {problem.wrt: direction}, stop_gradients=False)(problem.claim)
     result = SizeResult(sizes, "proved", derivative=true, mats=mats, direction=direction)
     if claim.shape != true.shape:
@@ -387,12 +389,33 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
                 f"{_short(claim[i, j].xreplace(subs))}"
             )
             return result
+        if verdict is None and _nowhere_defined(f_value, rng):
+            # log det(XᵀX) with X 1×2: XᵀX is singular at every point of this size
+            result.status = "outside"
+            result.detail = f"f is not defined at {_sizes_text(sizes)}"
+            return result
         if verdict is None:
             result.status = "undecided"
             result.detail = (
                 f"sympy could not reduce entry ({i + 1}, {j + 1}) of the difference to 0"
             )
     return result
+
+
+def _nowhere_defined(f_value: Matrix, rng: random.Random) -> bool:
+    """f is undefined (not a finite real number) at every one of 12 probe points (a function
+    such as log(aᵀx), undefined on half the space, is defined at one of them but for a chance
+    of 2⁻¹²)."""
+    expr = f_value[0, 0] if f_value.shape == (1, 1) else sp.Add(*f_value)
+    for point in _probe_points(expr, rng, count=12):
+        value = expr.xreplace(point).evalf(30)
+        if value.is_real and value.is_finite:
+            return False
+    return True
+
+
+def _sizes_text(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{d}={n}" for d, n in sorted(sizes.items()))
 
 
 def _short(expr: Any, limit: int = 80) -> str:
@@ -409,17 +432,23 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
     start = time.perf_counter()
     rng = random.Random(options.seed)
     proved: list[SizeResult] = []
+    outside: list[str] = []  # sizes at which f is nowhere defined: nothing to prove there
     try:
         with time_limit(options.symbolic_timeout):
             for sizes in size_plan(problem, options.max_symbolic_size):
-                if options.symbolic_timeout and \
-                        time.perf_counter() - start > options.symbolic_timeout:
+                if (
+                    options.symbolic_timeout
+                    and time.perf_counter() - start > options.symbolic_timeout
+                ):
                     raise SymbolicTimeout  # also checked here: the alarm can be swallowed
                 result = check_size(problem, sizes, rng)
                 if result.status == "disproved":
                     return _evidence("disproved", [result], result.detail, start), result
                 if result.status == "undecided":
                     return _evidence("unsupported", proved, result.detail, start), result
+                if result.status == "outside":
+                    outside.append(result.detail)
+                    continue
                 proved.append(result)
     except SymbolicTimeout:
         detail = f"time limit of {options.symbolic_timeout:g} s reached"
@@ -430,7 +459,9 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
         )
     except (NotImplementedError, ValueError, TypeError, ZeroDivisionError) as err:
         return _evidence("unsupported", proved, f"sympy: {err}", start), _pick(proved)
-    return _evidence("proved", proved, "", start), _pick(proved)
+    if not proved:
+        return _evidence("unsupported", proved, "; ".join(outside), start), None
+    return _evidence("proved", proved, "; ".join(outside), start), _pick(proved)
 
 
 def _convincing(problem: Problem, proved: list[SizeResult]) -> bool:

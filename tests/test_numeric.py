@@ -235,6 +235,54 @@ def test_a_shape_mistake_is_a_counterexample_with_a_note() -> None:
     assert "claim is" in ce.note and "derivative is" in ce.note
 
 
+# ---- no false counterexamples from floating point ----
+
+RAYLEIGH = ("∇_x ((xᵀAᵀAx)/(xᵀBᵀBx)) = 2AᵀAx/(xᵀBᵀBx) − 2(xᵀAᵀAx)BᵀBx/(xᵀBᵀBx)²")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_quotient_of_quadratic_forms_has_no_false_counterexample(seed: int) -> None:
+    """Matrix Cookbook (94). With entries as small as 1e-49 (hypothesis likes them) the
+    quotient underflowed and its two terms cancelled: a false counterexample on 4 of these
+    6 seeds before entries were kept to 0 or |v| ≥ 2⁻¹⁰."""
+    evidence = search(compiled(RAYLEIGH), Options(seed=seed, examples=100))
+    assert evidence.counterexample is None
+    assert evidence.examples == 100
+    assert evidence.max_rel_error < 1e-7  # a derivative near 0 gives no huge relative error
+
+
+def test_a_rectangular_log_det_is_checked_where_it_is_defined() -> None:
+    """log det(XᵀX) is defined only where X has full column rank; rounding makes det(XᵀX)
+    tiny but non-zero when X is wide, and every such draw used to be a false counterexample."""
+    problem = compiled("∇_X log det(XᵀX) = 2X(XᵀX)⁻¹", symbols={"X": "matrix(m, n)"})
+    evidence = search(problem, Options(examples=60))
+    assert evidence.counterexample is None and evidence.examples == 60
+    wrong = compiled("∇_X log det(XᵀX) = X(XᵀX)⁻¹", symbols={"X": "matrix(m, n)"})
+    ce = search(wrong, Options(examples=60)).counterexample
+    assert ce is not None
+    assert_genuine(wrong, ce, FAST)
+    sizes = dict(ce.sizes)
+    assert sizes["m"] >= sizes["n"]  # a genuine counterexample, where f is defined
+
+
+def test_near_singular_sees_inverses_log_dets_and_divisions_by_det() -> None:
+    singular = np.array([[1.0, 2.0], [2.0, 4.0 + 1e-12]])
+    regular = np.array([[2.0, 1.0], [0.0, 1.0]])
+    for claim in (
+        "∇_X tr(X⁻¹) = −X⁻ᵀX⁻ᵀ",
+        "∇_X log det X = X⁻ᵀ",
+        "∇_X log |det X| = X⁻ᵀ",
+        "∇_X (1/det(X)) = −X⁻ᵀ/det(X)",
+    ):
+        problem = compiled(claim, symbols={"X": "matrix(n, n)"})
+        for value, expected in ((singular, True), (regular, False)):
+            got = numeric.near_singular(problem, tensors(X=value), {"n": 2}, {"X": torch.eye(2)})
+            assert got is expected, (claim, expected)
+    # det alone is smooth everywhere: a singular X is inside the domain of ∇ det X = adj(X)ᵀ
+    smooth = compiled("∇_X det(X) = det(X) tr(X)", symbols={"X": "matrix(n, n)"})
+    assert not numeric.near_singular(smooth, tensors(X=singular), {"n": 2})
+
+
 # ---- determinism ----
 
 

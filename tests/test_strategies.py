@@ -13,6 +13,7 @@ from gradcheck.catalog import rule_from_claim
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.strategies import (
     BOUND,
+    TINY,
     build_direction,
     build_value,
     entries,
@@ -281,6 +282,8 @@ def test_entries_are_bounded_and_finite(shape: tuple[int, int], data: st.DataObj
     value = data.draw(entries(shape))
     assert value.shape == shape and value.dtype == np.float64
     assert np.isfinite(value).all() and np.abs(value).max() <= BOUND
+    # no tiny or subnormal entries: their products underflow and fake counterexamples
+    assert ((value == 0) | (np.abs(value) >= TINY)).all()
 
 
 # ---- sample_point: the cross-check's generic input ----

@@ -313,11 +313,19 @@ class Lexer:
         """A run of letters: declared names and function words first (longest), else one letter."""
         pos = i if offset is None else offset
         run = _run_of_letters(text, i, stop)
-        if len(run) >= 3 and run.islower() and text[i + len(run) : i + len(run) + 1] == "(" \
-                and run not in self.names and run not in FUNCTION_WORDS \
-                and run not in CONSTANT_WORDS:
-            raise RuleError(f"unknown function {run!r}", pos,
-                            "the functions are listed in the README's language table")
+        if (
+            len(run) >= 3
+            and run.islower()
+            and text[i + len(run) : i + len(run) + 1] == "("
+            and run not in self.names
+            and run not in FUNCTION_WORDS
+            and run not in CONSTANT_WORDS
+        ):
+            raise RuleError(
+                f"unknown function {run!r}",
+                pos,
+                "the functions are listed in the README's language table",
+            )
         for word in self.words:
             fits = text.startswith(word, i) and i + len(word) <= stop
             if fits and (

@@ -119,8 +119,11 @@ class Parser:
         if self.at("**"):
             tok = self.take()
             exponent = self.exponent()
-            if isinstance(exponent, Call) and exponent.op == "neg" and \
-                    isinstance(exponent.args[0], Num):  # x ** -2: the number −2
+            if (
+                isinstance(exponent, Call)
+                and exponent.op == "neg"
+                and isinstance(exponent.args[0], Num)
+            ):  # x ** -2: the number −2
                 exponent = Num(-exponent.args[0].value, pos=exponent.pos)
             return Call("pow", (base, exponent), pos=tok.pos)
         return base
