@@ -7,12 +7,13 @@ corpus tests/data/mutants.yaml (made by bench/make_mutants.py).
     python bench/diagnosis.py --json           # one JSON document instead
     python bench/diagnosis.py --update-readme  # also rewrite the section in README.md
     python bench/diagnosis.py -j 4             # worker processes (default 2)
+    python bench/diagnosis.py --save out.json  # also keep the rows; --load out.json re-renders
 
 Each mutant is a wrong rule whose tags carry the mutation that made it (`mutation:NAME`) and
 the category of mistake the diagnosis must name (`category:NAME`). A mutant counts as right
 when its verdict is `fails` and `diagnosis.category` is that category; its suggestion counts
 as confirmed when `diagnosis.confirmed` is true (the suggested formula was itself verified as
-holding). Runs through `gradcheck.verify.verify_rules` with `Options(jobs=J, examples=30)`;
+holding). Runs `gradcheck.verify.verify_rule` in forked workers with `Options(jobs=J, examples=30)`;
 results do not depend on the number of jobs.
 """
 
@@ -24,6 +25,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +42,50 @@ def tag(rule: Any, name: str) -> str:
     return next(t.split(":", 1)[1] for t in rule.tags if t.startswith(f"{name}:"))
 
 
+def verify_each(rules: list[Any], options: Any) -> Iterator[Any]:
+    """The verdicts in order, as they come (forked workers, as `verify_rules` uses)."""
+    from gradcheck.verify import verify_rule
+
+    if options.jobs <= 1:
+        yield from (verify_rule(rule, options) for rule in rules)
+        return
+    import multiprocessing
+
+    from gradcheck import numeric, symbolic  # noqa: F401 - imported once for the workers
+
+    with multiprocessing.get_context("fork").Pool(options.jobs) as pool:
+        yield from pool.imap(_verify, [(rule, options) for rule in rules], chunksize=1)
+
+
+def _verify(task: tuple[Any, Any]) -> Any:
+    from gradcheck.verify import verify_rule
+
+    return verify_rule(*task)
+
+
+def _progress(verdicts: Iterator[Any], total: int) -> Iterator[Any]:
+    """Pass the verdicts through, with a line on stderr every 25 of them."""
+    start = time.perf_counter()
+    for done, verdict in enumerate(verdicts, 1):
+        if done % 25 == 0 or done == total:
+            print(f"{done}/{total} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        yield verdict
+
+
 def run(path: Path, keyword: str | None, every: int, jobs: int) -> tuple[list[dict], float]:
     from gradcheck.catalog import load_file
     from gradcheck.model import Options, Status
-    from gradcheck.verify import verify_rules
 
     rules, diags = load_file(path)
     if diags:
         raise SystemExit(f"{path}: {len(diags)} diagnostic(s), e.g. {diags[0]}")
     rules = [r for r in rules if keyword is None or keyword in r.id][::every]
     start = time.perf_counter()
-    report = verify_rules(rules, [], Options(jobs=jobs, examples=EXAMPLES))
+    options = Options(jobs=jobs, examples=EXAMPLES)
+    verdicts = list(_progress(verify_each(rules, options), len(rules)))
     seconds = time.perf_counter() - start
     rows = []
-    for rule, verdict in zip(rules, report.verdicts, strict=True):
+    for rule, verdict in zip(rules, verdicts, strict=True):
         d = verdict.diagnosis
         got = d.category if d is not None else f"({verdict.status.value})"
         expected = tag(rule, "category")
@@ -167,11 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--save", type=Path, help="write the rows as JSON to this file")
+    parser.add_argument("--load", type=Path, help="render rows saved by --save (no run)")
     args = parser.parse_args(argv)
 
-    rows, seconds = run(args.path, args.keyword, args.every, args.jobs)
+    if args.load:
+        saved = json.loads(args.load.read_text(encoding="utf-8"))
+        rows, seconds = saved["mutants"], saved["seconds"]
+    else:
+        rows, seconds = run(args.path, args.keyword, args.every, args.jobs)
+    summary = {"headline": headline(rows), "seconds": round(seconds, 1), "mutants": rows}
+    if args.save:
+        args.save.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.json:
-        summary = {"headline": headline(rows), "seconds": round(seconds, 1), "mutants": rows}
         json.dump(summary, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
@@ -180,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         print(headline(rows))
         print(f"({len(rows)} mutants in {seconds:.0f} s with {args.jobs} jobs)")
     if args.update_readme:
-        if args.keyword or args.every != 1 or args.path != MUTANTS:
+        if args.keyword or args.every != 1 or (args.path != MUTANTS and not args.load):
             raise SystemExit("--update-readme measures the whole corpus: drop -k, --every, PATH")
         measured = f"{headline(rows)}.\n\n{tables(rows)}"
         update_readme(measured)

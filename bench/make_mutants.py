@@ -574,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     _check_written(args.output, kept)
-    print(f"wrote {args.output.relative_to(ROOT)}")
+    print(f"wrote {args.output}")
     return 0
 
 

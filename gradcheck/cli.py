@@ -91,6 +91,13 @@ TimeoutOpt = Annotated[
         help="Time limit of the sympy proof per rule.",
     ),
 ]
+DiagnoseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--diagnose/--no-diagnose",
+        help="Name the mistake of each failing rule and verify a fix (costs a few checks).",
+    ),
+]
 
 
 def _finish(report: Report, fmt: Format, *, detail: bool = False) -> None:
@@ -108,6 +115,7 @@ def verify(
     seed: SeedOpt = _DEFAULTS.seed,
     examples: ExamplesOpt = _DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = _DEFAULTS.symbolic_timeout,
+    diagnose: DiagnoseOpt = _DEFAULTS.diagnose,
     jobs: Annotated[
         int,
         typer.Option(
@@ -119,7 +127,13 @@ def verify(
     from gradcheck import api
 
     workers = jobs or min(4, os.cpu_count() or 1)
-    options = Options(seed=seed, examples=examples, symbolic_timeout=symbolic_timeout, jobs=workers)
+    options = Options(
+        seed=seed,
+        examples=examples,
+        symbolic_timeout=symbolic_timeout,
+        jobs=workers,
+        diagnose=diagnose,
+    )
     report = api.verify(paths or None, keyword=keyword, tags=tuple(tag or ()), options=options)
     _finish(report, fmt)
 
@@ -150,12 +164,15 @@ def check(
     seed: SeedOpt = _DEFAULTS.seed,
     examples: ExamplesOpt = _DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = _DEFAULTS.symbolic_timeout,
+    diagnose: DiagnoseOpt = _DEFAULTS.diagnose,
 ) -> None:
     """Check one claim and show all its evidence; exit 0, 1 or 2."""
     assumptions, symbols = _parse_assume(assume), _parse_symbols(symbol)
     from gradcheck import api
 
-    options = Options(seed=seed, examples=examples, symbolic_timeout=symbolic_timeout)
+    options = Options(
+        seed=seed, examples=examples, symbolic_timeout=symbolic_timeout, diagnose=diagnose
+    )
     report = api.check_report(
         claim,
         assume=assumptions or None,
@@ -210,7 +227,17 @@ def list_(
 
 def main() -> None:
     """Entry point of the `gradcheck` console script."""
+    _keep_hypothesis_out_of_the_working_directory()
     app(prog_name="gradcheck")
+
+
+def _keep_hypothesis_out_of_the_working_directory() -> None:
+    """hypothesis caches its constants in ./.hypothesis; a command run in a user's notes folder
+    should not leave that behind, so it goes to the user's cache folder (an explicit
+    HYPOTHESIS_STORAGE_DIRECTORY wins). The example database itself is never used."""
+    if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(cache / "gradcheck" / "hypothesis")
 
 
 from . import cli_derive as _cli_derive  # noqa: E402,F401 - registers `gradcheck derive`

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from .lang.ast import Call, Node, Num, walk
+from .lang.ast import Call, Node, Num, Sym, walk
 from .lang.printer import ascii_text, unicode
 from .model import Diagnosis, Kind, Layout, Options, Rule, Status
 from .problem import Problem, compile_rule
@@ -197,6 +197,12 @@ def _candidates(rule: Rule, problem: Problem) -> Iterator[Repair]:
             f"the term {unicode(term)} should be transposed",
             _with_claim(rule, problem, _sum(fixed)),
         )
+    for alt, before, after in _factor_transposes(claim):
+        yield Repair(
+            "transposed",
+            f"the factor {unicode(before)} should be {unicode(after)}",
+            _with_claim(rule, problem, alt),
+        )
     c = _scale_of(problem)
     if c is not None:
         yield Repair(
@@ -206,6 +212,21 @@ def _candidates(rule: Rule, problem: Problem) -> Iterator[Repair]:
         )
     yield from _assumption_repairs(rule, problem)
     yield from _term_repairs(rule, problem)
+
+
+def _factor_transposes(node: Node) -> Iterator[tuple[Node, Node, Node]]:
+    """(the node with one matrix factor A ↔ Aᵀ, the factor, its replacement): 2A(Ax − b) for
+    2Aᵀ(Ax − b). Only symbols, and only outside a transpose's own argument."""
+    seen: set[int] = set()
+    for target in walk(node):
+        if id(target) in seen:
+            continue
+        if isinstance(target, Call) and target.op == "T" and isinstance(target.args[0], Sym):
+            seen.add(id(target.args[0]))
+            yield _substitute(node, target, target.args[0]), target, target.args[0]
+        elif isinstance(target, Sym):
+            flipped = Call("T", (target,))
+            yield _substitute(node, target, flipped), target, flipped
 
 
 def _inverse_text(claim: Node, alt: Node) -> str:
@@ -230,10 +251,14 @@ def _inverse_text(claim: Node, alt: Node) -> str:
 
 def _assumption_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
     assumed = dict(rule.assume)
+    own = _shapes_in_f(rule, problem)
     for name, (rows, cols) in problem.shapes.items():
         if rows == 1 and cols == 1:
             continue
-        options = SQUARE_ASSUMPTIONS if rows == cols else VECTOR_ASSUMPTIONS if cols == 1 else ()
+        # A claim "defined only when m = n" makes A square; "A symmetric" would then make f's
+        # A square too and hide the shape mistake, so square assumptions need f's A square.
+        square = rows == cols and (name not in own or own[name][0] == own[name][1])
+        options = SQUARE_ASSUMPTIONS if square else VECTOR_ASSUMPTIONS if cols == 1 else ()
         for assumption in options:
             if assumption in problem.assumptions.get(name, frozenset()):
                 continue
@@ -251,6 +276,14 @@ def _assumption_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
                 f"the claim holds only if {name} is {what}",
                 replace(rule, assume=tuple(extended.items())),
             )
+
+
+def _shapes_in_f(rule: Rule, problem: Problem) -> dict[str, tuple[str | int, str | int]]:
+    """The shapes f alone gives its symbols (the claim `0` takes the derivative's shape)."""
+    try:
+        return compile_rule(_with_claim(rule, problem, Num(Fraction(0)))).shapes
+    except Exception:  # f always compiles on its own; if not, fall back on the rule's shapes
+        return {}
 
 
 def _term_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:

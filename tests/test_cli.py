@@ -156,6 +156,19 @@ def test_check_bad_assumption_is_a_usage_error() -> None:
     assert "symetric" in done.stderr
 
 
+def test_a_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    work = tmp_path / "notes"
+    work.mkdir()
+    done = subprocess.run([sys.executable, "-m", "gradcheck", "check", "∇_x (aᵀx) = a", *QUICK],
+                          capture_output=True, text=True, env=env, cwd=work, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(work.iterdir()) == []
+    assert (tmp_path / "cache" / "gradcheck" / "hypothesis").is_dir()
+
+
 # ---- unreadable rule files ----
 
 

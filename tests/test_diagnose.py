@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gradcheck import api
-from gradcheck.catalog import load_file
+from gradcheck.catalog import load_file, rule_from_claim
 from gradcheck.model import Options, Rule, Status, Verdict
 from gradcheck.verify import verify_rules
 
@@ -111,6 +111,18 @@ def _commands(folder: Path) -> dict[str, tuple[str, tuple[str | Path, ...]]]:
             "test_json_report_carries_the_diagnosis",
             ("verify", rules, "--format", "json", "--examples", "20"),
         ),
+        "trace": (
+            "test_explain_a_shape_only_counterexample_adds_one_whose_entries_differ",
+            ("explain", "∇_X tr(AX) = A"),
+        ),
+        "no-diagnose": (
+            "test_no_diagnose_leaves_the_diagnosis_out",
+            ("verify", rules, "--format", "json", "--examples", "20", "--no-diagnose"),
+        ),
+        "check-panel": (
+            "test_check_shows_the_mistake_once",
+            ("check", "∇_x (Ax) = (A + Aᵀ)x", "--symbol", "A:matrix(m, n)", "--examples", "20"),
+        ),
     }
 
 
@@ -177,6 +189,37 @@ def test_half_the_gradient_of_the_squared_norm_is_a_scale_mistake() -> None:
     assert d.confirmed
 
 
+def test_one_factor_transposed_is_named() -> None:
+    """2A(Ax − b) for 2Aᵀ(Ax − b): defined only when A is square, and even then wrong unless A
+    is symmetric; the mistake is the one factor, and "A symmetric" must not hide it (it would
+    make f's A square too)."""
+    verdict = api.check("∇_x ‖Ax − b‖² = 2A(Ax − b)")
+    d = verdict.diagnosis
+    assert verdict.status is Status.FAILS and d is not None
+    assert (d.category, d.detail) == ("transposed", "the factor A should be Aᵀ")
+    assert d.suggestion == "2Aᵀ(Ax − b)" and d.confirmed
+
+
+def test_an_assumption_that_would_change_f_is_not_offered() -> None:
+    """∇_x (aᵀAx) = Aa is defined only when the dimensions of A are equal. "A symmetric"
+    would make it hold, but only by making f's A square as well, so it is not a candidate
+    repair; "x positive" still is."""
+    from gradcheck.diagnose import _assumption_repairs
+    from gradcheck.problem import compile_rule
+
+    rule = rule_from_claim("∇_x (aᵀAx) = Aa", symbols={"A": "matrix(m, n)"})[0]
+    assert rule is not None
+    problem = compile_rule(rule)
+    assert problem.shape_note.startswith("defined only when")
+    offered = [r.detail for r in _assumption_repairs(rule, problem)]
+    assert not any("A is" in text for text in offered), offered
+    assert "the claim holds only if x is positive" in offered
+    square = rule_from_claim("∇_x (xᵀAx) = 2Ax")[0]
+    assert square is not None
+    offered = [r.detail for r in _assumption_repairs(square, compile_rule(square))]
+    assert "the claim holds only if A is symmetric" in offered
+
+
 def test_a_claim_that_holds_has_no_diagnosis() -> None:
     verdict = api.check("∇_X tr(AX) = Aᵀ")
     assert verdict.status in (Status.HOLDS, Status.HOLDS_NUMERIC)
@@ -186,35 +229,40 @@ def test_a_claim_that_holds_has_no_diagnosis() -> None:
 # ---- gradcheck explain
 
 
+def plain(panel: str) -> str:
+    """The text of a panel without its frame, every run of whitespace one space (so that a
+    phrase wrapped onto the next line of the panel still reads as one phrase)."""
+    return " ".join(panel.translate(str.maketrans("│╭╮╰╯─", "      ")).split())
+
+
 def test_explain_the_seed_note_is_a_shape_mistake(cli: dict[str, Run]) -> None:
     done = cli["seed-note"].result()
     assert done.returncode == 0, done.stdout + done.stderr  # `expect: fails`, and it fails
-    out = done.stdout
+    out = plain(done.stdout)
     assert "linear-map-note-symmetrised" in out
     assert "fails (expected)" in out
-    assert "mistake     shape:" in out
-    assert "defined only when m = n" in out
+    assert "mistake shape: defined only when m = n" in out
     assert "even then the claim is vector(n) where the derivative is matrix(n, m)" in out
-    assert "derivative  Aᵀ" in out
+    assert "derivative Aᵀ" in out
     assert "claim: '∇_x (Ax) = Aᵀ'" in out  # the corrected rule
 
 
 def test_explain_a_wrong_claim_shows_the_mistake_and_the_fix(cli: dict[str, Run]) -> None:
     done = cli["quadratic"].result()
     assert done.returncode == 1, done.stdout + done.stderr
-    out = done.stdout
+    out = plain(done.stdout)
     for text in (
-        "rule        ∇_x (xᵀAx) = 2Ax",
-        "verdict     fails",
-        "derivative  (A + Aᵀ)x",
-        "mistake     assumption: the claim holds only if A is symmetric",
+        "rule ∇_x (xᵀAx) = 2Ax",
+        "verdict fails",
+        "derivative (A + Aᵀ)x",
+        "mistake assumption: the claim holds only if A is symmetric",
         "minimal counterexample",
         "corrected rule",
         "claim: '∇_x (xᵀAx) = (A + Aᵀ)x'",
     ):
         assert text in out, (text, out)
     assert "(not verified)" not in out
-    assert max(len(line) for line in out.splitlines()) <= 120
+    assert max(len(line) for line in done.stdout.splitlines()) <= 120
 
 
 def test_explain_a_claim_that_holds(cli: dict[str, Run]) -> None:
@@ -235,9 +283,10 @@ def test_explain_an_unreadable_claim_exits_2(cli: dict[str, Run]) -> None:
 def test_explain_a_rule_id_from_a_path(cli: dict[str, Run]) -> None:
     done = cli["by-path"].result()
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "trace-ax-wrong" in done.stdout
-    assert "mistake     transposed: the claim is the transpose of the derivative" in done.stdout
-    assert "derivative  Aᵀ" in done.stdout
+    out = plain(done.stdout)
+    assert "trace-ax-wrong" in out
+    assert "mistake transposed: the claim is the transpose of the derivative" in out
+    assert "derivative Aᵀ" in out
 
 
 def test_json_report_carries_the_diagnosis(cli: dict[str, Run]) -> None:
@@ -256,6 +305,39 @@ def test_json_report_carries_the_diagnosis(cli: dict[str, Run]) -> None:
     assert "A is symmetric" in expected["diagnosis"]["detail"]
     assert expected["diagnosis"]["suggestion"] == "(A + Aᵀ)x"
     assert rules["linear-map-right"]["diagnosis"] is None
+
+
+def test_explain_a_shape_only_counterexample_adds_one_whose_entries_differ(
+    cli: dict[str, Run],
+) -> None:
+    """∇_X tr(AX) = A: the minimal counterexample (m=1, n=2) only shows a 1×2 claim against a
+    2×1 derivative; the panel adds one at m = n where the entries themselves differ."""
+    done = cli["trace"].result()
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = plain(done.stdout)
+    assert "mistake transposed: the claim is the transpose of the derivative" in out
+    assert "the claim is 1×2 where the derivative is 2×1" in out
+    assert "counterexample where the shapes agree sizes m=2, n=2" in out
+
+
+def test_no_diagnose_leaves_the_diagnosis_out(cli: dict[str, Run]) -> None:
+    done = cli["no-diagnose"].result()
+    assert done.returncode == 1, done.stdout + done.stderr  # the verdicts do not change
+    rules = {r["id"]: r for r in json.loads(done.stdout)["rules"]}
+    assert rules["trace-ax-wrong"]["verdict"] == "fails"
+    assert rules["quadratic-2ax"]["outcome"] == "fails (expected)"
+    assert all(r["diagnosis"] is None for r in rules.values())
+
+
+def test_check_shows_the_mistake_once(cli: dict[str, Run]) -> None:
+    """The seed's note through `check`: the panel names the mistake; the table's one-line
+    diagnosis does not repeat a suggestion the sentence already names."""
+    done = cli["check-panel"].result()
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = plain(done.stdout)
+    assert "mistake shape: defined only when m = n" in out
+    assert "the derivative is Aᵀ" in out
+    assert "→ Aᵀ" not in out
 
 
 # ---- the mutant corpus
@@ -297,8 +379,6 @@ SAMPLE = _sample(CORPUS)
 KNOWN: dict[str, str] = {}
 
 
-@pytest.mark.skipif(not MUTANTS.is_file(), reason="tests/data/mutants.yaml not generated yet "
-                    "(python bench/make_mutants.py): the mutant corpus is not measured")
 def test_the_corpus_is_there_and_well_formed() -> None:
     assert len(CORPUS) >= 100, "run python bench/make_mutants.py"
     ids = [r.id for r in CORPUS]

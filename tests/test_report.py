@@ -239,3 +239,32 @@ def test_rule_listing_as_json() -> None:
     assert data["count"] == 2
     assert data["rules"][1]["expect"] == "fails"
     assert data["rules"][1]["kind"] == "gradient"
+
+
+def test_a_diagnosis_names_its_suggestion_once() -> None:
+    from gradcheck.model import Diagnosis
+    from gradcheck.report.table import diagnosis_line
+
+    order = Diagnosis("inverse", "a wrong order of factors: −X⁻¹ dX X⁻¹ holds", "−X⁻¹ dX X⁻¹",
+                      "", confirmed=True)
+    shape = Diagnosis("shape", "defined only when m = n; the derivative is Aᵀ", "Aᵀ", "",
+                      confirmed=True)
+    scale = Diagnosis("scale", "the claim is ½ times the derivative", "2x", "", confirmed=True)
+    assert diagnosis_line(order) == "inverse: a wrong order of factors: −X⁻¹ dX X⁻¹ holds"
+    assert diagnosis_line(shape) == "shape: defined only when m = n; the derivative is Aᵀ"
+    assert diagnosis_line(scale) == "scale: the claim is ½ times the derivative → 2x"
+    row, _ = capture(make_report((verdict("half", Status.FAILS, diagnosis=scale),)), Format.TABLE)
+    assert "scale: the claim is ½ times the derivative → 2x" in row
+
+
+def test_a_shape_counterexample_shows_the_shapes_not_infinite_errors() -> None:
+    cx = Counterexample(sizes=(("m", 1), ("n", 2)), inputs=(("A", ((0.0, 0.0),)),),
+                        true=((0.0,), (0.0,)), claimed=((0.0, 0.0),), abs_error=math.inf,
+                        rel_error=math.inf,
+                        note="the claim is 1×2 where the derivative is 2×1")
+    evidence = NumericEvidence(2, 0.0, 0.0, rtol=1e-7, atol=1e-9, counterexample=cx)
+    report = make_report((verdict("tr-ax", Status.FAILS, numeric=evidence),))
+    for detail in (False, True):
+        out, _ = capture(report, Format.TABLE, detail=detail)
+        assert "the claim is 1×2 where the derivative is 2×1" in out
+        assert "inf" not in out

@@ -42,8 +42,9 @@ def _counterexample(cx: Counterexample) -> Table:
     return grid
 
 
-def explain_panel(verdict: Verdict) -> Panel:
-    """Everything a person needs to fix one rule."""
+def explain_panel(verdict: Verdict, values_differ: Counterexample | None = None) -> Panel:
+    """Everything a person needs to fix one rule; `values_differ` is a second counterexample,
+    at equal dimensions, for a claim whose minimal one only shows that the shapes differ."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
@@ -60,6 +61,13 @@ def explain_panel(verdict: Verdict) -> Panel:
     cx = verdict.numeric.counterexample if verdict.numeric else None
     if cx is not None:
         parts += [Text("\nminimal counterexample", style="bold"), _counterexample(cx)]
+        if cx.note:
+            parts.append(Text(cx.note))
+    if values_differ is not None:
+        parts += [
+            Text("\ncounterexample where the shapes agree", style="bold"),
+            _counterexample(values_differ),
+        ]
     if d.corrected:
         note = "" if d.confirmed else " (not verified)"
         parts += [

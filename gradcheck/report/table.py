@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -12,6 +13,7 @@ from rich.text import Text
 from gradcheck.model import (
     Counterexample,
     CrossCheck,
+    Diagnosis,
     Diagnostic,
     Matrix,
     NumericEvidence,
@@ -124,13 +126,23 @@ def numeric_cell(ev: NumericEvidence | None) -> str:
 def counterexample_lines(cx: Counterexample) -> list[str]:
     """A counterexample in short: true and claimed derivative, then errors, sizes and note."""
     where = f" at {_sizes(cx.sizes)}" if cx.sizes else ""
-    errors = f"abs err {format_number(cx.abs_error)}, rel err {format_number(cx.rel_error)}"
-    note = f" ({cx.note})" if cx.note else ""
+    if math.isinf(cx.abs_error) and cx.note:  # shapes differ: no error to measure
+        last = f"{cx.note}{where}"
+    else:
+        errors = f"abs err {format_number(cx.abs_error)}, rel err {format_number(cx.rel_error)}"
+        last = f"{errors}{where}" + (f" ({cx.note})" if cx.note else "")
     return [
         f"true    {format_matrix(cx.true)}",
         f"claimed {format_matrix(cx.claimed)}",
-        f"{errors}{where}{note}",
+        last,
     ]
+
+
+def diagnosis_line(d: Diagnosis) -> str:
+    """`category: detail → suggestion`, the arrow left out when the detail already names it."""
+    said = f"{d.suggestion} holds" in d.detail or d.detail.endswith(f"is {d.suggestion}")
+    fix = f" → {d.suggestion}" if d.suggestion and not said else ""
+    return f"{d.category}: {d.detail}{fix}"
 
 
 def why(verdict: Verdict) -> str:
@@ -138,8 +150,7 @@ def why(verdict: Verdict) -> str:
     lines = []
     d = verdict.diagnosis
     if d is not None:
-        fix = f" → {d.suggestion}" if d.suggestion else ""
-        lines.append(f"{d.category}: {d.detail}{fix}")
+        lines.append(diagnosis_line(d))
     elif verdict.message and (verdict.status is not Status.HOLDS or not verdict.as_expected):
         lines.append(verdict.message)
     cx = verdict.numeric.counterexample if verdict.numeric else None
@@ -272,7 +283,10 @@ def _counterexample_grid(cx: Counterexample) -> Table:
         grid.add_row(name, matrix_block(value))
     grid.add_row("true", matrix_block(cx.true))
     grid.add_row("claimed", matrix_block(cx.claimed))
-    grid.add_row("error", f"abs {format_number(cx.abs_error)}, rel {format_number(cx.rel_error)}")
+    if not (math.isinf(cx.abs_error) and cx.note):
+        grid.add_row(
+            "error", f"abs {format_number(cx.abs_error)}, rel {format_number(cx.rel_error)}"
+        )
     if cx.note:
         grid.add_row("note", cx.note)
     return grid
@@ -292,6 +306,8 @@ def detail_panel(verdict: Verdict) -> Panel:
         grid.add_row("numeric", _numeric_detail(verdict.numeric))
     if verdict.crosscheck:
         grid.add_row("cross-check", _crosscheck_detail(verdict.crosscheck))
+    if verdict.diagnosis:
+        grid.add_row("mistake", diagnosis_line(verdict.diagnosis))
     cx = verdict.numeric.counterexample if verdict.numeric else None
     body = (
         Group(grid, Text("\ncounterexample", style="bold"), _counterexample_grid(cx))
