@@ -64,24 +64,36 @@ def _scale_of(problem: Problem) -> Fraction | None:
     """c with claim = c · derivative at a generic point, if c is a simple fraction."""
     import torch
 
-    from .numeric import evaluate, true_derivative
+    from .numeric import evaluate, near_singular, true_derivative
     from .strategies import sample_point
 
-    ratios = []
-    for seed in (1, 2):
-        sizes = {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)}
-        sample = sample_point(problem, sizes, seed)
+    ratios: list[float] = []
+    # mixed sizes first (they show a transpose), then equal ones: log det(XᵀX) is defined only
+    # where X is tall, and a point where an inverted matrix is singular says nothing
+    plans = [
+        {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)} for seed in (1, 2)
+    ] + [{d: n for d in problem.dims} for n in (2, 3)]
+    for seed, sizes in itertools.product(range(1, 4), plans):
+        if len(ratios) == 2:
+            break
+        sample = sample_point(problem, sizes, seed + 10 * len(ratios))
         values = {k: torch.tensor(v) for k, v in sample.values.items()}
         direction = torch.tensor(sample.direction)
-        true = true_derivative(problem, values, sizes, direction)
+        if near_singular(problem, values, sizes, {problem.wrt: direction}):
+            continue
         try:
+            true = true_derivative(problem, values, sizes, direction)
             claimed = evaluate(problem.claim, values, sizes, {problem.wrt: direction})
         except (ValueError, RuntimeError):
             return None
         norm = float((true * true).sum())
-        if claimed.shape != true.shape or norm < 1e-12:
+        if claimed.shape != true.shape:
             return None
+        if norm < 1e-12 or not (torch.isfinite(true).all() and torch.isfinite(claimed).all()):
+            continue
         ratios.append(float((claimed * true).sum()) / norm)
+    if len(ratios) < 2:
+        return None
     c = Fraction(ratios[0]).limit_denominator(12)
     if c in (0, 1) or any(abs(float(c) - r) > 1e-9 for r in ratios):
         return None
@@ -278,12 +290,19 @@ def _assumption_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
             )
 
 
-def _shapes_in_f(rule: Rule, problem: Problem) -> dict[str, tuple[str | int, str | int]]:
-    """The shapes f alone gives its symbols (the claim `0` takes the derivative's shape)."""
+def _f_alone(rule: Rule, problem: Problem) -> Problem | None:
+    """The rule typed from f alone: the claim `0` takes the derivative's shape, so nothing the
+    claim needs (m = n) is joined."""
     try:
-        return compile_rule(_with_claim(rule, problem, Num(Fraction(0)))).shapes
+        return compile_rule(_with_claim(rule, problem, Num(Fraction(0))))
     except Exception:  # f always compiles on its own; if not, fall back on the rule's shapes
-        return {}
+        return None
+
+
+def _shapes_in_f(rule: Rule, problem: Problem) -> dict[str, tuple[str | int, str | int]]:
+    """The shapes f alone gives its symbols."""
+    own = _f_alone(rule, problem)
+    return own.shapes if own else {}
 
 
 def _term_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
@@ -376,8 +395,10 @@ def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple
     from .calculus.canon import Unsupported
     from .calculus.derive import derive
 
+    # A claim "defined only when m = n" joins f's dimensions; derive from f's own shapes.
+    own = _f_alone(rule, problem) if problem.shape_note else None
     try:
-        ast = derive(problem).ast
+        ast = derive(own or problem).ast
     except Unsupported:
         return "", False
     text = ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)

@@ -220,6 +220,21 @@ def test_an_assumption_that_would_change_f_is_not_offered() -> None:
     assert "the claim holds only if A is symmetric" in offered
 
 
+def test_a_scale_mistake_where_f_is_defined_only_for_tall_matrices() -> None:
+    """log det(XᵀX) is defined only where X is tall: the scale is measured where f is
+    defined, and the suggestion is derived from f's own (rectangular) shapes."""
+    verdict = api.check("∇_X log det(XᵀX) = 4X(XᵀX)⁻¹", symbols={"X": "matrix(m, n)"})
+    d = verdict.diagnosis
+    assert verdict.status is Status.FAILS and d is not None
+    assert (d.category, d.detail) == ("scale", "the claim is 2 times the derivative")
+    assert d.suggestion == "2X(XᵀX)⁻¹" and d.confirmed
+    swapped = api.check("∇_X log det(XᵀX) = 2(XᵀX)⁻¹X", symbols={"X": "matrix(m, n)"})
+    d = swapped.diagnosis
+    assert swapped.status is Status.FAILS and d is not None
+    assert d.category == "inverse"  # a wrong order of factors
+    assert d.suggestion == "2X(XᵀX)⁻¹" and d.confirmed  # not the square-only 2X⁻ᵀ
+
+
 def test_a_claim_that_holds_has_no_diagnosis() -> None:
     verdict = api.check("∇_X tr(AX) = Aᵀ")
     assert verdict.status in (Status.HOLDS, Status.HOLDS_NUMERIC)

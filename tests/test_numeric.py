@@ -265,6 +265,27 @@ def test_a_rectangular_log_det_is_checked_where_it_is_defined() -> None:
     assert sizes["m"] >= sizes["n"]  # a genuine counterexample, where f is defined
 
 
+def test_terms_that_cancel_in_rounding_are_not_a_counterexample() -> None:
+    """At n = 1 the quotient is constant in x, so its derivative is exactly 0, but the claim
+    subtracts two terms of size 1e7 here: about 1e-9 of rounding is left, above atol. The
+    tolerance allows ROUNDING ulps of the claim's largest intermediate value; a claim that
+    drops one of the two terms is still far outside it."""
+    from gradcheck.strategies import Sample
+
+    point = {"x": np.array([[-0.21875]]), "A": np.array([[-1.0]]),
+             "B": np.array([[2.0**-10 * (1 + 2.0**-52)]])}
+    sample = Sample({"m": 1, "n": 1, "p": 1}, point, np.zeros((1, 1)))
+    symbols = {"A": "matrix(m, n)", "B": "matrix(p, n)", "x": "vector(n)"}
+    right = compiled(f"{RAYLEIGH.split(' = ')[0]} = ({RAYLEIGH.split(' = ')[1]})ᵀᵀ",
+                     symbols=symbols)
+    result = numeric.compare(right, sample, 1e-7, 1e-9)
+    assert result is not None and result.ok
+    assert result.abs_error > 1e-9  # the rounding really is above atol here
+    wrong = compiled(f"{RAYLEIGH.split(' = ')[0]} = 2AᵀAx/(xᵀBᵀBx)", symbols=symbols)
+    result = numeric.compare(wrong, sample, 1e-7, 1e-9)
+    assert result is not None and not result.ok
+
+
 def test_near_singular_sees_inverses_log_dets_and_divisions_by_det() -> None:
     singular = np.array([[1.0, 2.0], [2.0, 4.0 + 1e-12]])
     regular = np.array([[2.0, 1.0], [0.0, 1.0]])
