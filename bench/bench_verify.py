@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-WARM_UP = ("gradcheck.api", "gradcheck.verify", "gradcheck.symbolic", "gradcheck.numeric",
+WARM_UP = ("gradcheck.api", "gradcheck.verdicts", "gradcheck.symbolic", "gradcheck.numeric",
            "gradcheck.crosscheck", "gradcheck.calculus.derive", "gradcheck.diagnose")
 
 

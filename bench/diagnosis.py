@@ -13,7 +13,7 @@ Each mutant is a wrong rule whose tags carry the mutation that made it (`mutatio
 the category of mistake the diagnosis must name (`category:NAME`). A mutant counts as right
 when its verdict is `fails` and `diagnosis.category` is that category; its suggestion counts
 as confirmed when `diagnosis.confirmed` is true (the suggested formula was itself verified as
-holding). Runs `gradcheck.verify.verify_rule` in forked workers with `Options(jobs=J, examples=30)`;
+holding). Runs `gradcheck.verdicts.verify_rule` in forked workers with `Options(jobs=J, examples=30)`;
 results do not depend on the number of jobs.
 """
 
@@ -44,7 +44,7 @@ def tag(rule: Any, name: str) -> str:
 
 def verify_each(rules: list[Any], options: Any) -> Iterator[Any]:
     """The verdicts in order, as they come (forked workers, as `verify_rules` uses)."""
-    from gradcheck.verify import verify_rule
+    from gradcheck.verdicts import verify_rule
 
     if options.jobs <= 1:
         yield from (verify_rule(rule, options) for rule in rules)
@@ -58,7 +58,7 @@ def verify_each(rules: list[Any], options: Any) -> Iterator[Any]:
 
 
 def _verify(task: tuple[Any, Any]) -> Any:
-    from gradcheck.verify import verify_rule
+    from gradcheck.verdicts import verify_rule
 
     return verify_rule(*task)
 

@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     from gradcheck.errors import RuleError
     from gradcheck.model import Expect, Options, Status
     from gradcheck.problem import compile_rule
-    from gradcheck.verify import verify_rules
+    from gradcheck.verdicts import verify_rules
 
     start = time.perf_counter()
     rules, notes = source_rules(args.keyword)

@@ -29,7 +29,7 @@ def verify(
     options: Options | None = None,
 ) -> Report:
     """Check every selected rule in `paths` (default: the bundled catalog)."""
-    from .verify import verify_rules
+    from .verdicts import verify_rules
 
     rules, diagnostics = list_rules(paths, keyword=keyword, tags=tags)
     return verify_rules(rules, diagnostics, options or Options())
@@ -45,7 +45,7 @@ def check_report(
 ) -> Report:
     """Check one claim typed as text; a Report with its one verdict (or its errors)."""
     from .catalog import rule_from_claim
-    from .verify import verify_rules
+    from .verdicts import verify_rules
 
     rule, diagnostics = rule_from_claim(claim, assume=assume, layout=layout, symbols=symbols)
     return verify_rules([rule] if rule else [], diagnostics, options or Options())

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from gradcheck.model import ASSUMPTIONS, ExitCode, Layout, Options, Report
 from gradcheck.report import Format, render, render_rules
@@ -15,16 +18,106 @@ from gradcheck.report import Format, render, render_rules
 # gradcheck.api pulls in sympy, torch and hypothesis: it is imported inside the commands, so
 # that `gradcheck --help` stays instant. gradcheck.report imports rich only when it renders.
 
+INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
+_MESSAGE_CHARS = 300  # an internal error's message is cut to this, so that it stays one line
+
+EXIT_CODES = (
+    "Exit code: 0 every rule as expected, 1 some rule not as expected, "
+    "2 a usage error or unreadable input, 3 an internal error."
+)
+
+
+def internal_error(exc: BaseException, *, debug: bool) -> int:
+    """Say in one line on stderr what failed (after the traceback, with --debug); return 3."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = " ".join(str(exc).split())
+    if len(message) > _MESSAGE_CHARS:
+        message = message[: _MESSAGE_CHARS - 1] + "…"
+    what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    hint = "" if debug else " (run with --debug for the traceback)"
+    typer.echo(f"gradcheck: internal error: {what}{hint}", err=True)
+    return int(ExitCode.INTERNAL)
+
+
+def interrupted() -> int:
+    """Ctrl-C: one line instead of a traceback; return 130."""
+    typer.echo("gradcheck: interrupted", err=True)
+    return INTERRUPTED
+
+
+def _debug_requested(args: list[str]) -> bool:
+    """--debug on the command line or GRADCHECK_DEBUG set, for errors before typer parsed it."""
+    env = os.environ.get("GRADCHECK_DEBUG", "").strip().lower()
+    return "--debug" in args or env in {"1", "true", "t", "yes", "y", "on"}
+
+
+class _Guarded(TyperGroup):
+    """The command group. An exception that escapes a command is a bug in gradcheck (a rule's
+    own failure is already that rule's `error` verdict): it ends in one line and exit 3, not in
+    a traceback and exit 1, which would read as "a rule is not as expected"."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
+            raise  # exit codes, usage errors (2) and a closed pipe: typer's own handling
+        except KeyboardInterrupt:
+            raise typer.Exit(interrupted()) from None
+        except Exception as exc:
+            debug = bool(ctx.params.get("debug"))  # typer also read GRADCHECK_DEBUG into it
+            raise typer.Exit(internal_error(exc, debug=debug)) from None
+
+
 app = typer.Typer(
     name="gradcheck",
-    help="Verify matrix-calculus rules: a sympy proof, a torch.autograd check, a verdict.",
+    cls=_Guarded,
+    help=(
+        "Check matrix-calculus rules (gradients, Jacobians, Hessians, differentials): a "
+        "symbolic proof with sympy and a numeric check with torch.autograd on generated "
+        "inputs give one verdict per rule.\n\n" + EXIT_CODES
+    ),
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,
+    # Every exception is handled in _Guarded and main(): no rich traceback box, ever.
+    pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gradcheck import __version__
+
+        typer.echo(f"gradcheck {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version of gradcheck and exit.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="GRADCHECK_DEBUG",
+            help="On an internal error (exit 3), print the traceback too.",
+        ),
+    ] = False,
+) -> None:
+    # The options before the command. --debug is read by _Guarded from the context.
+    pass
 
 _DEFAULTS = Options()
 _SYMBOL_DECL = re.compile(r"scalar|vector\(\s*\w+\s*\)|matrix\(\s*\w+\s*,\s*\w+\s*\)")
+_SYMBOL_NAME = re.compile(r"[A-Za-zα-ωΑ-Ω][A-Za-z0-9_α-ωΑ-Ω]*")  # one word: A, x, W1, b_2, λ
 
 
 def _parse_assume(values: list[str] | None) -> dict[str, list[str]]:
@@ -54,6 +147,12 @@ def _parse_symbols(values: list[str] | None) -> dict[str, str]:
     symbols: dict[str, str] = {}
     for value in values or []:
         name, sep, decl = (part.strip() for part in value.partition(":"))
+        if sep and name and not _SYMBOL_NAME.fullmatch(name):
+            raise typer.BadParameter(
+                f"{name!r} is not a name: write one word of letters, digits and _ that "
+                "starts with a letter, e.g. A, x, W1, b_2, λ",
+                param_hint="'--symbol'",
+            )
         if not (sep and name and _SYMBOL_DECL.fullmatch(decl)):
             raise typer.BadParameter(
                 f"{value!r}: write NAME:scalar, NAME:vector(n) or NAME:matrix(m, n)",
@@ -65,21 +164,27 @@ def _parse_symbols(values: list[str] | None) -> dict[str, str]:
 
 PathsArg = Annotated[
     list[Path] | None,
+    # No exists=True: a missing path is a diagnostic at path:1:1 (exit 2) like any other
+    # unreadable input, reported beside the files that could be read.
     typer.Argument(
-        exists=True,
         show_default=False,
         metavar="PATH",
-        help="Rule files or directories (default: the bundled catalog).",
+        help="Rule files (YAML) or folders of them (default: the bundled catalog).",
     ),
 ]
 KeywordOpt = Annotated[
     str | None,
-    typer.Option("-k", "--keyword", help="Only rules matching this keyword."),
+    typer.Option(
+        "-k", "--keyword", help="Only rules whose id, title or a tag contains this text."
+    ),
 ]
 TagOpt = Annotated[
     list[str] | None, typer.Option("--tag", help="Only rules with this tag (repeatable).")
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", help="table to read, json for programs, markdown for documents."),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated inputs.")]
 ExamplesOpt = Annotated[int, typer.Option("--examples", min=1, help="Generated inputs per rule.")]
 TimeoutOpt = Annotated[
@@ -88,7 +193,7 @@ TimeoutOpt = Annotated[
         "--symbolic-timeout",
         min=0.0,
         metavar="SECONDS",
-        help="Time limit of the sympy proof per rule.",
+        help="Time limit of the symbolic proof of each rule (0: none).",
     ),
 ]
 DiagnoseOpt = Annotated[
@@ -123,7 +228,15 @@ def verify(
         ),
     ] = 0,
 ) -> None:
-    """Check every rule in PATH... (or the bundled catalog); exit 0, 1 or 2 (spec §4)."""
+    """Check every rule in the files or folders PATH... (default: the bundled catalog).
+
+    One row per rule: the symbolic proof, the numeric check and the verdict. A rule is as
+    expected when its verdict matches its `expect` (a rule that records a common mistake
+    expects to fail).
+
+    Exit code: 0 every rule as expected, 1 some rule not as expected, 2 a usage error or an
+    unreadable file or rule (the readable rules are still checked), 3 an internal error.
+    """
     from gradcheck import api
 
     workers = jobs or min(4, os.cpu_count() or 1)
@@ -151,7 +264,13 @@ def check(
             help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
         ),
     ] = None,
-    layout: Annotated[Layout, typer.Option("--layout", help="Layout of ∇.")] = Layout.DENOMINATOR,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="Denominator: ∇_x f has the shape of x. Numerator: its transpose, the Jacobian.",
+        ),
+    ] = Layout.DENOMINATOR,
     symbol: Annotated[
         list[str] | None,
         typer.Option(
@@ -166,7 +285,14 @@ def check(
     symbolic_timeout: TimeoutOpt = _DEFAULTS.symbolic_timeout,
     diagnose: DiagnoseOpt = _DEFAULTS.diagnose,
 ) -> None:
-    """Check one claim and show all its evidence; exit 0, 1 or 2."""
+    """Check one claim typed on the command line and show all its evidence.
+
+    A failing claim comes with a counterexample and, when one is found, the mistake and the
+    right formula.
+
+    Exit code: 0 the claim holds, 1 it does not, 2 a usage error or an unreadable claim,
+    3 an internal error.
+    """
     assumptions, symbols = _parse_assume(assume), _parse_symbols(symbol)
     from gradcheck import api
 
@@ -193,9 +319,8 @@ def list_(
         bool,
         typer.Option(
             "--verify",
-            help="Also verify the rules: a verdict column in Markdown (`gradcheck list --verify "
-            "--format markdown` writes docs/catalog.md), the verify report in the other formats; "
-            "exit 0, 1 or 2 as `verify` does.",
+            help="Also check the rules: with --format markdown, a catalog page with a verdict "
+            "column; with the other formats, the report of `gradcheck verify`.",
         ),
     ] = False,
     jobs: Annotated[
@@ -208,7 +333,13 @@ def list_(
         ),
     ] = 0,
 ) -> None:
-    """List the rules in PATH... (or the bundled catalog); the last line counts them."""
+    """List the rules in the files or folders PATH... (default: the bundled catalog).
+
+    One row per rule (id, rule, expect, tags, source); the last line counts them.
+
+    Exit code: 0 listed, 2 a usage error or an unreadable file or rule, 3 an internal error;
+    with --verify, as for `gradcheck verify`.
+    """
     from gradcheck import api
 
     rules, diagnostics = api.list_rules(paths or None, keyword=keyword, tags=tuple(tag or ()))
@@ -226,9 +357,14 @@ def list_(
 
 
 def main() -> None:
-    """Entry point of the `gradcheck` console script."""
-    _keep_hypothesis_out_of_the_working_directory()
-    app(prog_name="gradcheck")
+    """Entry point of the `gradcheck` console script and of `python -m gradcheck`."""
+    try:
+        _keep_hypothesis_out_of_the_working_directory()
+        app(prog_name="gradcheck")
+    except KeyboardInterrupt:
+        sys.exit(interrupted())
+    except Exception as exc:  # outside any command (_Guarded handles those)
+        sys.exit(internal_error(exc, debug=_debug_requested(sys.argv[1:])))
 
 
 def _keep_hypothesis_out_of_the_working_directory() -> None:

@@ -26,14 +26,29 @@ class DeriveFormat(str, Enum):
 FunctionArg = Annotated[
     str, typer.Argument(metavar="F", help="The function, e.g. 'xᵀAx' or 'log det X'.")
 ]
-FormatOpt = Annotated[DeriveFormat, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[
+    DeriveFormat,
+    typer.Option(
+        "--format",
+        help="How to print the formula: unicode, latex, ascii, torch (a Python function "
+        "that computes it) or json (every spelling and the verdict).",
+    ),
+]
 AssumeOpt = Annotated[
     list[str] | None,
-    typer.Option("--assume", metavar="SYMBOL:PROP[,PROP]", help="e.g. A:symmetric."),
+    typer.Option(
+        "--assume",
+        metavar="SYMBOL:PROP[,PROP]",
+        help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
+    ),
 ]
 SymbolOpt = Annotated[
     list[str] | None,
-    typer.Option("--symbol", metavar="NAME:DECL", help="A shape, e.g. A:matrix(m, n)."),
+    typer.Option(
+        "--symbol",
+        metavar="NAME:DECL",
+        help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable).",
+    ),
 ]
 
 
@@ -41,24 +56,42 @@ SymbolOpt = Annotated[
 def derive(
     f: FunctionArg,
     wrt: Annotated[str, typer.Option("--wrt", help="The variable, e.g. x or X.")],
-    hessian: Annotated[bool, typer.Option("--hessian", help="The Hessian ∇²f.")] = False,
-    jacobian: Annotated[bool, typer.Option("--jacobian", help="The Jacobian.")] = False,
-    differential: Annotated[bool, typer.Option("--differential", help="The differential.")] = False,
-    layout: Annotated[Layout, typer.Option("--layout", help="Layout of ∇.")] = Layout.DENOMINATOR,
+    hessian: Annotated[
+        bool, typer.Option("--hessian", help="The Hessian ∇²f instead of the gradient.")
+    ] = False,
+    jacobian: Annotated[
+        bool, typer.Option("--jacobian", help="The Jacobian of a vector-valued f.")
+    ] = False,
+    differential: Annotated[
+        bool, typer.Option("--differential", help="The differential df instead of the gradient.")
+    ] = False,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="Denominator: ∇_x f has the shape of x. Numerator: its transpose, the Jacobian.",
+        ),
+    ] = Layout.DENOMINATOR,
     assume: AssumeOpt = None,
     symbol: SymbolOpt = None,
     fmt: FormatOpt = DeriveFormat.UNICODE,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the verification.")] = 0,
 ) -> None:
-    """Derive a derivative in closed form; it is printed only once it verifies."""
+    """Derive a derivative in closed form; it is printed only once it verifies.
+
+    Exit code: 0 a formula was derived and verified, 1 none could be (or it did not verify),
+    2 a usage error or an unreadable function, 3 an internal error.
+    """
     kinds = [
         k
         for k, on in (("hessian", hessian), ("jacobian", jacobian), ("differential", differential))
         if on
     ]
-    if len(kinds) > 1:
-        typer.echo("error: choose one of --hessian, --jacobian, --differential", err=True)
-        raise typer.Exit(2)
+    if len(kinds) > 1:  # a usage error like any other: the usage message and exit 2
+        raise typer.BadParameter(
+            "choose one of --hessian, --jacobian, --differential",
+            param_hint=", ".join(f"'--{kind}'" for kind in kinds),
+        )
     from .derivation import derive as derive_formula
 
     result = derive_formula(

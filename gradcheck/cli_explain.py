@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from .cli import _parse_assume, _parse_symbols, app
-from .model import Counterexample, Layout, Options, Rule, Verdict
+from .model import Counterexample, Layout, Options, Report, Rule, Verdict
 
 PathsOpt = Annotated[
     list[Path] | None,
@@ -17,28 +18,67 @@ PathsOpt = Annotated[
 ]
 
 
+class ExplainFormat(StrEnum):
+    """How `gradcheck explain` prints its explanation."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
 @app.command()
 def explain(
-    target: Annotated[str, typer.Argument(metavar="ID|CLAIM", help="A rule id or a claim.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID|CLAIM",
+            help="The id of a rule (in the bundled catalog or --path), or a one-line claim.",
+        ),
+    ],
     path: PathsOpt = None,
-    assume: Annotated[list[str] | None, typer.Option("--assume", metavar="SYMBOL:PROP")] = None,
-    layout: Annotated[Layout, typer.Option("--layout")] = Layout.DENOMINATOR,
-    symbol: Annotated[list[str] | None, typer.Option("--symbol", metavar="NAME:DECL")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    assume: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--assume",
+            metavar="SYMBOL:PROP[,PROP]",
+            help="For a claim: an assumption, e.g. A:symmetric (repeatable).",
+        ),
+    ] = None,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="For a claim. Denominator: ∇_x f has the shape of x. Numerator: its transpose.",
+        ),
+    ] = Layout.DENOMINATOR,
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--symbol",
+            metavar="NAME:DECL",
+            help="For a claim: a shape, e.g. A:matrix(m, n) (repeatable).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ExplainFormat,
+        typer.Option("--format", help="table to read, json for programs."),
+    ] = ExplainFormat.TABLE,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated inputs.")] = 0,
 ) -> None:
-    """Explain a wrong rule: the kind of mistake, a minimal counterexample, the right formula."""
-    from rich.console import Console
+    """Explain a wrong rule: the kind of mistake, a minimal counterexample, the right formula.
 
+    Exit code: 0 the rule is as expected, 1 it is not, 2 a usage error or unreadable input
+    (an unknown id, an unreadable claim or --path), 3 an internal error.
+    """
     from . import api
-    from .report import render
-    from .report.explain import explain_panel
-    from .verify import verify_rules
+    from .verdicts import verify_rules
 
     options = Options(seed=seed)
-    rules, _ = api.list_rules([str(p) for p in path] if path else None)
+    rules, diagnostics = api.list_rules([str(p) for p in path] if path else None)
     chosen = [r for r in rules if r.id == target]
     if chosen:
         report = verify_rules(chosen, [], options)
+    elif path and diagnostics:  # the id may be in a file that could not be read: say so
+        report = verify_rules([], diagnostics, options)
     else:
         report = api.check_report(
             target,
@@ -48,12 +88,55 @@ def explain(
             options=options,
         )
     if not report.verdicts or report.errors:
-        render(report)
+        _render_report(report, fmt)
         raise typer.Exit(int(report.exit_code))
     verdict = report.verdicts[0]
     rule = chosen[0] if chosen else _claim_rule(target, assume, layout, symbol)
-    Console().print(explain_panel(verdict, _values_differ(verdict, rule, options)))
+    values_differ = _values_differ(verdict, rule, options)
+    if fmt is ExplainFormat.JSON:
+        from .report import json_report
+
+        typer.echo(json_report.dumps(explanation(verdict, values_differ)))
+    else:
+        from .report import console
+        from .report.explain import explain_panel
+
+        console().print(explain_panel(verdict, values_differ))
     raise typer.Exit(int(report.exit_code))
+
+
+def explanation(verdict: Verdict, values_differ: Counterexample | None) -> dict[str, Any]:
+    """The JSON of `explain`: the verdict as `verify --format json` writes it (diagnosis
+    included), the counterexample where the shapes agree, and no timings, so that two runs
+    print the same bytes."""
+    from .report.json_report import _counterexample, verdict_to_dict
+
+    data = verdict_to_dict(verdict)
+    data["counterexample_where_shapes_agree"] = _counterexample(values_differ)
+    return _without_timings(data)
+
+
+def _without_timings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _render_report(report: Report, fmt: ExplainFormat) -> None:
+    """A report without a verdict to explain: its diagnostics, as `check` shows them (in JSON
+    the report of `verify --format json`, without timings)."""
+    from .report import all_diagnostics, render
+
+    if fmt is ExplainFormat.TABLE:
+        render(report)
+        return
+    from .report.json_report import dumps, report_to_dict
+
+    typer.echo(dumps(_without_timings(report_to_dict(report))))
+    for diagnostic in all_diagnostics(report):
+        typer.echo(str(diagnostic), err=True)
 
 
 def _claim_rule(

@@ -47,7 +47,8 @@ def cross_check(problem: Problem, at: SizeResult, seed: int, tries: int = 5) -> 
         diff = float(np.abs(exact.real - autograd).max(initial=0.0))
         scale = 1.0 + float(np.abs(autograd).max(initial=0.0))
         agreed = diff <= 1e-8 * scale
-        detail = "" if agreed else f"max difference {diff:.3g} at sizes {dict(at.sizes)}"
+        where = ", ".join(f"{k}={v}" for k, v in sizes) or "the given sizes"
+        detail = "" if agreed else f"max difference {diff:.3g} at {where}"
         return CrossCheck(agreed=agreed, max_diff=diff, sizes=sizes, detail=detail)
     return CrossCheck(
         agreed=True,

@@ -42,7 +42,7 @@ def derive(
     from .catalog import rule_from_fields
     from .lang.printer import ascii_text, latex, unicode
     from .problem import compile_rule
-    from .verify import ill_formed, verify_rule
+    from .verdicts import ill_formed, verify_rule
 
     fields = {"id": "derived", "f": f, "wrt": wrt, kind: "0", "layout": layout}
     rule, diagnostics = rule_from_fields(fields, assume=assume, symbols=symbols, file="<f>")

@@ -28,7 +28,7 @@ class Repair:
 def _holds(rule: Rule, options: Options) -> bool:
     """The repaired rule passes the same checks as any rule (numeric first: it is cheaper)."""
     from .numeric import search
-    from .verify import verify_rule
+    from .verdicts import verify_rule
 
     try:
         problem = compile_rule(rule)
@@ -373,25 +373,29 @@ def diagnose(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
 
     The suggestion is the derived formula, itself verified (`confirmed`) before it is offered.
     """
-    formula, confirmed = _checked_suggestion(rule, problem, options)
+    formula, confirmed, shown = _checked_suggestion(rule, problem, options)
     category, detail = "differs", "the claim differs from the derivative"
     for repair in _candidates(rule, problem):
         if _holds(repair.rule, options):
             category, detail = repair.category, repair.detail
             if not formula:
                 formula, confirmed = unicode(compile_rule(repair.rule).claim), True
+                shown = formula
             break
     else:
         if problem.shape_note:
             category, detail = "shape", problem.shape_note
     if formula and category in ("shape", "differs"):
-        detail = f"{detail}; the derivative is {formula}"
+        detail = f"{detail}; the derivative is {shown}"  # a sentence: in Unicode notation
     corrected = corrected_yaml(rule, problem, formula, None) if formula else ""
     return Diagnosis(category, detail, formula, corrected, confirmed=confirmed)
 
 
-def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple[str, bool]:
-    """The derived formula in the rule's spelling, and whether it verifies as the claim."""
+def _checked_suggestion(
+    rule: Rule, problem: Problem, options: Options
+) -> tuple[str, bool, str]:
+    """The derived formula in the rule's spelling, whether it verifies as the claim, and the
+    formula in Unicode (for sentences)."""
     from .calculus.canon import Unsupported
     from .calculus.derive import derive
 
@@ -400,6 +404,6 @@ def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple
     try:
         ast = derive(own or problem).ast
     except Unsupported:
-        return "", False
+        return "", False, ""
     text = ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
-    return text, _holds(_with_claim(rule, problem, ast), options)
+    return text, _holds(_with_claim(rule, problem, ast), options), unicode(ast)

@@ -61,6 +61,7 @@ class ExitCode(IntEnum):
     OK = 0
     UNEXPECTED = 1
     UNREADABLE = 2
+    INTERNAL = 3  # an unexpected exception outside any rule's check (pytest's INTERNAL_ERROR)
 
 
 ASSUMPTIONS = (

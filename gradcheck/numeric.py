@@ -26,7 +26,7 @@ def _scalar_or(a: Tensor, b: Tensor, both: Callable[[Tensor, Tensor], Tensor]) -
     """Broadcast a 1×1 operand (a scalar); otherwise apply `both` to equal shapes."""
     if a.shape == (1, 1) or b.shape == (1, 1) or a.shape == b.shape:
         return both(a, b)
-    raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit")
+    raise ValueError(f"{_shape(a)} and {_shape(b)} do not fit")
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -34,7 +34,7 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
         return a @ b
     if a.shape == (1, 1) or b.shape == (1, 1):
         return a * b
-    raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not fit a product")
+    raise ValueError(f"{_shape(a)} and {_shape(b)} do not fit a product")
 
 
 def _softmax(a: Tensor) -> Tensor:
@@ -230,8 +230,11 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
         claimed = evaluate(problem.claim, values, sample.sizes, {problem.wrt: direction}, largest)
     except torch.linalg.LinAlgError:
         return None  # the formula's own inverse is singular here: it makes no claim here
-    except (ValueError, RuntimeError) as err:
+    except ValueError as err:  # our own message: "2×3 and 2×3 do not fit a product"
         note = f"the claim cannot be evaluated: {err}"
+        return Comparison(true, None, math.inf, math.inf, False, note)
+    except RuntimeError:  # torch's message speaks torch ("2x3"), not gradcheck
+        note = f"the claim cannot be evaluated at {_sizes(sample.sizes)}"
         return Comparison(true, None, math.inf, math.inf, False, note)
     if claimed.shape != true.shape:
         note = f"the claim is {_shape(claimed)} where the derivative is {_shape(true)}"
@@ -256,6 +259,10 @@ def _shape(t: Tensor) -> str:
     return f"{t.shape[0]}×{t.shape[1]}"
 
 
+def _sizes(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "the given sizes"
+
+
 class _Mismatch(Exception):
     pass
 
@@ -277,12 +284,16 @@ def rule_seed(global_seed: int, rule_id: str) -> int:
 
 def search(problem: Problem, options: Options, shrink: bool = True) -> NumericEvidence:
     """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample
-    (`shrink=False` stops at the first mismatch: enough to reject a candidate repair)."""
+    (`shrink=False` stops at the first mismatch: enough to reject a candidate repair).
+
+    The evidence counts every input compared (those of the retries at smaller sizes too) and
+    the counterexample it reports, and its largest errors include the counterexample's."""
     start = time.perf_counter()
     outcome = _run(problem, options, None, options.examples, shrink)
     counterexample = None
     if outcome.failure is not None:
-        failure = _smallest(problem, options, outcome.failure) if shrink else outcome.failure
+        failure = _smallest(problem, options, outcome) if shrink else outcome.failure
+        outcome.measure(failure[1])  # the reported counterexample's error, whatever it is
         counterexample = _counterexample(problem, *failure)
     return NumericEvidence(
         examples=outcome.examples,
@@ -298,11 +309,42 @@ def search(problem: Problem, options: Options, shrink: bool = True) -> NumericEv
 
 @dataclass
 class _Outcome:
+    """What one search compared: how many inputs (those up to the first failure, and the
+    shrunk failure it reports), their largest errors, that failure, and why none was drawn."""
+
     examples: int = 0
     abs_error: float = 0.0
     rel_error: float = 0.0
     failure: tuple[Sample, Comparison] | None = None
     detail: str = ""
+
+    def count(self, result: Comparison) -> None:
+        """One more input compared, with its errors (where there is one to measure: not
+        where the claim's shape differs or it cannot be evaluated)."""
+        self.examples += 1
+        if result.note and math.isinf(result.abs_error):
+            return
+        self.measure(result)
+
+    def measure(self, result: Comparison) -> None:
+        self.abs_error = max(self.abs_error, result.abs_error)
+        self.rel_error = max(self.rel_error, result.rel_error)
+
+    def add(self, other: _Outcome) -> None:
+        """The inputs and errors of another search (a retry at smaller sizes)."""
+        self.examples += other.examples
+        self.abs_error = max(self.abs_error, other.abs_error)
+        self.rel_error = max(self.rel_error, other.rel_error)
+
+
+def _same(a: Sample, b: Sample) -> bool:
+    """Whether two samples are the same input."""
+    return (
+        a.sizes == b.sizes
+        and a.values.keys() == b.values.keys()
+        and all(np.array_equal(a.values[k], b.values[k]) for k in a.values)
+        and np.array_equal(a.direction, b.direction)
+    )
 
 
 def _run(
@@ -335,11 +377,9 @@ def _run(
         if result is None:
             reject()
         assert result is not None
-        if not failures:
-            outcome.examples += 1
+        if not failures:  # the inputs up to the first failure; shrinking tries many more
+            outcome.count(result)
         if result.ok:
-            outcome.abs_error = max(outcome.abs_error, result.abs_error)
-            outcome.rel_error = max(outcome.rel_error, result.rel_error)
             return
         failures.append((sample, result))
         raise _Mismatch
@@ -348,15 +388,18 @@ def _run(
         run()
     except _Mismatch:
         outcome.failure = failures[-1]  # hypothesis replays the shrunk example last
+        if not _same(failures[-1][0], failures[0][0]):
+            outcome.count(failures[-1][1])  # the shrunk counterexample is evidence too
     except Unsatisfiable:
         outcome.detail = "could not draw inputs inside the domain of f"
     return outcome
 
 
-def _smallest(
-    problem: Problem, options: Options, failure: tuple[Sample, Comparison]
-) -> tuple[Sample, Comparison]:
-    """Hypothesis shrinks entries well but sizes less so: retry at each smaller size."""
+def _smallest(problem: Problem, options: Options, outcome: _Outcome) -> tuple[Sample, Comparison]:
+    """Hypothesis shrinks entries well but sizes less so: retry at each smaller size. The
+    retries' inputs are added to `outcome`, up to the one whose failure is reported."""
+    failure = outcome.failure
+    assert failure is not None
     found = failure[0].sizes
     smaller = [
         dict(zip(problem.dims, values, strict=True))
@@ -368,6 +411,7 @@ def _smallest(
     )
     for sizes in smaller[:8]:
         retry = _run(problem, options, sizes, max(10, options.examples // 2))
+        outcome.add(retry)
         if retry.failure is not None:
             return retry.failure
     return failure

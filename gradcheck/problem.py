@@ -50,11 +50,26 @@ class Problem:
         return assumption in self.assumptions.get(name, frozenset())
 
 
+def direction_names(name: str) -> tuple[str, str]:
+    """How the direction of `name` is written: `dX` and `∂X`."""
+    return f"d{name}", f"∂{name}"
+
+
 def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node, str]:
-    """(kind, f, wrt, claim, claim field) as written; errors carry the field they are in."""
+    """(kind, f, wrt, claim, claim field) as written; errors carry the field they are in.
+
+    In a differential, a declared `dX` (or `∂X`) is the direction of X, not a symbol of its
+    own: the claim is read as if it were undeclared, so that it gives the same `Dir` node."""
     if rule.claim is not None:
         try:
             parsed = parse_claim(rule.claim, declared)
+            if parsed.kind is Kind.DIFFERENTIAL:
+                varying = symbols_in(parsed.f)
+                directions = {d for s in varying for d in direction_names(s)} & declared
+                for name in set(varying) & directions:
+                    _no_direction_in(parsed.f, name[1:], "claim")
+                if directions:
+                    parsed = parse_claim(rule.claim, declared - directions)
         except RuleError as err:
             err.field = "claim"
             raise
@@ -67,8 +82,9 @@ def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node
         err.field = "f"
         raise
     directions = {rule.wrt} if rule.kind is Kind.DIFFERENTIAL and rule.wrt else set()
+    spelled = {d for s in directions for d in direction_names(s)}
     try:
-        rhs = parse_expression(rule.rhs, declared, directions)
+        rhs = parse_expression(rule.rhs, declared - spelled, directions)
     except RuleError as err:
         err.field = field
         raise
@@ -209,6 +225,42 @@ def _domain_assumptions(nodes: list[Node]) -> dict[str, set[str]]:
     return implied
 
 
+def _declared_direction(
+    typer: Typer, wrt: str, x_shape: Shape, declared: set[str], taken: set[str]
+) -> None:
+    """A declared `dX` must have X's shape: it is X's direction (and may fix X's shape)."""
+    for name in direction_names(wrt):
+        if name not in declared:
+            continue
+        shape = typer.env[name]
+        try:
+            typer.u.unify(shape.rows, x_shape.rows)
+            typer.u.unify(shape.cols, x_shape.cols)
+        except Conflict:
+            names = _name_dims(typer, [x_shape], taken)
+            raise RuleError(
+                f"{name} is declared {typer.u.describe(shape)} but the direction of {wrt} "
+                f"is {typer.u.describe(x_shape, names)}",
+                0,
+                f"declare {name} with the shape of {wrt}, or leave it out: "
+                f"{name} is the direction of {wrt}",
+                f"symbols.{name}",
+            ) from None
+
+
+def _no_direction_in(f: Node, wrt: str, field: str) -> None:
+    """A declared dX is X's direction: f, which the differential varies, cannot hold it."""
+    for node in walk(f):
+        if isinstance(node, Sym) and node.name in direction_names(wrt):
+            raise RuleError(
+                f"{node.name} is the direction of {wrt} in this differential, so f cannot "
+                "contain it",
+                node.pos,
+                f"give the symbol in f another name than {node.name}",
+                field,
+            )
+
+
 def _fix_dims(typer: Typer, order: list[str], taken: set[str]) -> None:
     """Name f's inferred dimensions: f alone fixes the derivative's sizes, so a claim that
     needs two of them equal is "defined only when m = n", not a smaller rule."""
@@ -261,6 +313,9 @@ def compile_rule(rule: Rule) -> Problem:
     f_shape = _typed(typer, f, f_field)
     x_shape = typer.symbol(wrt)
     taken = {d for decl in rule.symbols for d in decl.dims if isinstance(d, str)}
+    if kind is Kind.DIFFERENTIAL:
+        _declared_direction(typer, wrt, x_shape, declared, taken)
+        _no_direction_in(f, wrt, f_field)
     _fix_dims(typer, [wrt] + [s for s in symbols_in(f) if s != wrt], taken)
     kind, expected = _expected_or_raise(kind, rule.layout, f_shape, x_shape, typer, f, wrt, f_field)
     names: dict[Var, str] = {}

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
 
 from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
+from .lang.printer import unicode
 from .model import Kind, Layout, Options, SymbolicEvidence
 from .problem import Problem
 
@@ -24,13 +28,21 @@ class SymbolicTimeout(Exception):
     """The per-rule time limit ran out."""
 
 
+class ShapeMismatch(ValueError):
+    """Two operands whose sizes do not fit (our own message, in gradcheck's notation)."""
+
+
+def _size(m: Matrix) -> str:
+    return f"{m.shape[0]}×{m.shape[1]}"
+
+
 def _broadcast(a: Matrix, b: Matrix, both: Callable[[Any, Any], Any]) -> Matrix:
     if a.shape == (1, 1) and b.shape != (1, 1):
         a = sp.ones(*b.shape) * a[0, 0]
     elif b.shape == (1, 1) and a.shape != (1, 1):
         b = sp.ones(*a.shape) * b[0, 0]
     if a.shape != b.shape:
-        raise ValueError(f"shapes {a.shape} and {b.shape} do not fit")
+        raise ShapeMismatch(f"{_size(a)} and {_size(b)} do not fit")
     return sp.Matrix(a.shape[0], a.shape[1], lambda i, j: both(a[i, j], b[i, j]))
 
 
@@ -41,7 +53,7 @@ def _matmul(a: Matrix, b: Matrix) -> Matrix:
         return b * a[0, 0]
     if b.shape == (1, 1):
         return a * b[0, 0]
-    raise ValueError(f"shapes {a.shape} and {b.shape} do not fit a product")
+    raise ShapeMismatch(f"{_size(a)} and {_size(b)} do not fit a product")
 
 
 def _map(fn: Callable[[Any], Any]) -> Callable[[Matrix], Matrix]:
@@ -67,7 +79,7 @@ def _diag(a: Matrix) -> Matrix:
 def _inverse(a: Matrix) -> Matrix:
     # adj(A) / det(A) keeps every entry one polynomial over another (LU nests fractions).
     if a.shape[0] != a.shape[1]:
-        raise ValueError(f"the inverse of a {a.shape[0]}×{a.shape[1]} matrix")
+        raise ShapeMismatch(f"the inverse of a {_size(a)} matrix")
     det = a.det(method="berkowitz")
     return a.adjugate(method="berkowitz").applyfunc(lambda e: e / det)
 
@@ -167,12 +179,23 @@ class Lowering:
         return expr
 
 
+def _label(name: str, i: int, j: int, vector: bool) -> str:
+    """A sympy name for entry (i, j) of `name` that no other entry can have: a rule's names
+    never contain brackets (A[1,1] of A and A1[1] of A1 differ, where A11 would not)."""
+    return f"{name}[{i + 1}]" if vector else f"{name}[{i + 1},{j + 1}]"
+
+
+def _is_vector(problem: Problem, name: str) -> bool:
+    return problem.shapes[name][1] == 1
+
+
 def symbol_matrices(problem: Problem, sizes: dict[str, int]) -> dict[str, Matrix]:
     """A matrix of independent real symbols per rule symbol (positive where assumed)."""
     mats = {}
     for name in problem.shapes:
         rows, cols = problem.symbol_size(name, sizes)
         positive = bool(problem.assumptions.get(name, frozenset()) & {"positive", "probability"})
+        vector = _is_vector(problem, name)
 
         def entry(
             i: int,
@@ -181,14 +204,9 @@ def symbol_matrices(problem: Problem, sizes: dict[str, int]) -> dict[str, Matrix
             cols: int = cols,
             rows: int = rows,
             positive: bool = positive,
+            vector: bool = vector,
         ) -> Any:
-            label = (
-                name
-                if rows == cols == 1
-                else f"{name}{i + 1}"
-                if cols == 1
-                else f"{name}{i + 1}{j + 1}"
-            )
+            label = name if rows == cols == 1 else _label(name, i, j, vector)
             return sp.Symbol(label, positive=True) if positive else sp.Symbol(label, real=True)
 
         mats[name] = sp.Matrix(rows, cols, entry)
@@ -196,8 +214,15 @@ def symbol_matrices(problem: Problem, sizes: dict[str, int]) -> dict[str, Matrix
 
 
 def direction_matrix(problem: Problem, sizes: dict[str, int]) -> Matrix:
+    """The direction dX as symbols of its own (`∂X[i,j]`: no symbol of a rule is named
+    ∂X, while a rule that is not a differential may declare a dX of its own)."""
     rows, cols = problem.symbol_size(problem.wrt, sizes)
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"d{problem.wrt}{i + 1}{j + 1}", real=True))
+    vector = _is_vector(problem, problem.wrt)
+    return sp.Matrix(
+        rows,
+        cols,
+        lambda i, j: sp.Symbol(_label(f"∂{problem.wrt}", i, j, vector), real=True),
+    )
 
 
 def constraints(problem: Problem, mats: dict[str, Matrix], direction: Matrix) -> dict[Any, Any]:
@@ -243,7 +268,7 @@ def _tangent(name: str, m: Matrix, direction: Matrix) -> dict[Any, Any]:
     k = sp.zeros(n, n)
     for i in range(n):
         for j in range(i + 1, n):
-            k[i, j] = sp.Symbol(f"k_{name}{i + 1}{j + 1}", real=True)
+            k[i, j] = sp.Symbol(_label(f"k({name})", i, j, False), real=True)
             k[j, i] = -k[i, j]
     tangent = m * k
     return {direction[i, j]: tangent[i, j] for i in range(n) for j in range(n)}
@@ -255,7 +280,7 @@ def _cayley(name: str, m: Matrix) -> dict[Any, Any]:
     s = sp.zeros(n, n)
     for i in range(n):
         for j in range(i + 1, n):
-            s[i, j] = sp.Symbol(f"s_{name}{i + 1}{j + 1}", real=True)
+            s[i, j] = sp.Symbol(_label(f"s({name})", i, j, False), real=True)
             s[j, i] = -s[i, j]
     q = (sp.eye(n) - s) * _inverse(sp.eye(n) + s)
     return {m[i, j]: sp.cancel(q[i, j]) for i in range(n) for j in range(n)}
@@ -327,16 +352,36 @@ def time_limit(seconds: float) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise SymbolicTimeout
+        # Raised inside a gc callback (hypothesis has one), the exception would be printed as
+        # "Exception ignored" and dropped: wait for the next tick of the repeating timer.
+        if not _in_gc_callback(frame):
+            raise SymbolicTimeout
+
+    def unraisable(info: Any) -> None:
+        # The same in a __del__ or weakref callback: the timer fires again, so stay silent.
+        if not isinstance(info.exc_value, SymbolicTimeout):
+            previous_hook(info)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    # repeats: an exception raised while a gc callback runs is swallowed, so raise it again
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
+
+
+def _in_gc_callback(frame: Any) -> bool:
+    """Whether `frame` runs inside one of the garbage collector's callbacks."""
+    codes = {getattr(getattr(cb, "__func__", cb), "__code__", None) for cb in gc.callbacks}
+    codes.discard(None)
+    while frame is not None and codes:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class SizeResult:
@@ -371,10 +416,7 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
     result = SizeResult(sizes, "proved", derivative=true, mats=mats, direction=direction)
     if claim.shape != true.shape:
         result.status = "disproved"
-        result.detail = (
-            f"the claim is {claim.shape[0]}×{claim.shape[1]} where the derivative "
-            f"is {true.shape[0]}×{true.shape[1]}"
-        )
+        result.detail = f"the claim is {_size(claim)} where the derivative is {_size(true)}"
         return result
     subs = constraints(problem, mats, direction)
     for i, j in itertools.product(range(true.rows), range(true.cols)):
@@ -383,10 +425,8 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
         verdict = is_zero(difference, rng)
         if verdict is False:
             result.status = "disproved"
-            result.detail = (
-                f"entry ({i + 1}, {j + 1}): the derivative is "
-                f"{_short(true[i, j].xreplace(subs))}, the claim "
-                f"{_short(claim[i, j].xreplace(subs))}"
+            result.detail = _entry_detail(
+                i, j, true[i, j].xreplace(subs), claim[i, j].xreplace(subs), problem, sizes
             )
             return result
         if verdict is None and _nowhere_defined(f_value, rng):
@@ -418,9 +458,149 @@ def _sizes_text(sizes: dict[str, int]) -> str:
     return ", ".join(f"{d}={n}" for d, n in sorted(sizes.items()))
 
 
-def _short(expr: Any, limit: int = 80) -> str:
-    text = sp.sstr(sp.simplify(expr) if sp.count_ops(expr) < 40 else expr)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _entry_detail(
+    i: int, j: int, true: Any, claim: Any, problem: Problem, sizes: dict[str, int]
+) -> str:
+    """`entry (1, 1): the derivative is 2A₁₁x₁ + A₁₂x₂ + A₂₁x₂, the claim 2A₁₁x₁ + 2A₁₂x₂`."""
+    names = entry_names(problem, sizes)
+    where = f"entry ({i + 1}, {j + 1})"
+    try:
+        return f"{where}: the derivative is {_short(true, names)}, the claim {_short(claim, names)}"
+    except Unprintable:
+        return f"{where} of the derivative and of the claim differ"
+
+
+def entry_names(problem: Problem, sizes: dict[str, int]) -> dict[str, Node]:
+    """How messages show the entries of the symbol matrices (by sympy name): A₁₂, x₁, the
+    direction's dX₁₁ (a `Dir`, which the printer sets apart), or A when 1×1."""
+    names: dict[str, Node] = {}
+    for name in [problem.wrt, *problem.shapes]:
+        rows, cols = problem.symbol_size(name, sizes)
+        vector = _is_vector(problem, name)
+        for i, j in itertools.product(range(rows), range(cols)):
+            index = (i + 1,) if vector else (i + 1, j + 1)
+            shown = name if rows == cols == 1 else name + _subscript(index)
+            names[_label(f"∂{name}", i, j, vector)] = Dir(shown)
+            if name in problem.shapes:
+                key = name if rows == cols == 1 else _label(name, i, j, vector)
+                names[key] = Sym(shown)
+    return names
+
+
+def _subscript(index: tuple[int, ...]) -> str:
+    sep = "," if any(k > 9 for k in index) else ""
+    return sep.join(str(k) for k in index).translate(_SUBSCRIPTS)
+
+
+_SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
+
+class Unprintable(Exception):
+    """A sympy expression with a function gradcheck's language has no name for."""
+
+
+def _short(expr: Any, names: dict[str, Node], limit: int = 80) -> str:
+    """`expr` in gradcheck's Unicode notation (simplified when small), cut at `limit`."""
+    candidates = [sp.simplify(expr), expr] if sp.count_ops(expr) < 40 else [expr]
+    for candidate in candidates:
+        try:
+            text = unicode(to_ast(candidate, names))
+        except Unprintable:
+            continue
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    raise Unprintable
+
+
+_FUNCTIONS = {
+    sp.exp: "exp",
+    sp.log: "log",
+    sp.sin: "sin",
+    sp.cos: "cos",
+    sp.tan: "tan",
+    sp.tanh: "tanh",
+    sp.Abs: "abs",
+}
+
+
+_FUNCTION_OPS = {*_FUNCTIONS.values(), "sqrt"}
+
+
+def to_ast(expr: Any, names: dict[str, Node]) -> Node:
+    """A scalar sympy expression as gradcheck's AST, for messages: sympy's own printing
+    (`2*A11*x1`, `x**2`) is not the notation users write. Symbols are shown by `names`
+    (keyed by the sympy name), else by their sympy name."""
+    if expr.is_Symbol:
+        return names.get(expr.name) or Sym(expr.name)
+    if expr is sp.E:
+        return Call("exp", (Num(Fraction(1)),))
+    if expr is sp.pi:
+        return Sym("π")
+    if expr.is_Rational or expr.is_Float:
+        return _number(expr)
+    if expr.is_Add:
+        terms = expr.as_ordered_terms()
+        positive = [t for t in terms if not t.could_extract_minus_sign()]
+        if not positive:
+            return Call("neg", (to_ast(-expr, names),))
+        terms.remove(positive[0])  # 1 − tanh(x)², not −tanh(x)² + 1
+        terms.insert(0, positive[0])
+        result = to_ast(terms[0], names)
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                result = Call("sub", (result, to_ast(-term, names)))
+            else:
+                result = Call("add", (result, to_ast(term, names)))
+        return result
+    if expr.could_extract_minus_sign():
+        return Call("neg", (to_ast(-expr, names),))
+    if expr.is_Mul:
+        numerator, denominator = sp.fraction(expr)
+        if denominator != 1:
+            return Call("div", (to_ast(numerator, names), to_ast(denominator, names)))
+        coefficient, rest = expr.as_coeff_Mul()
+        factors = [to_ast(f, names) for f in sp.Mul.make_args(rest)]
+        # functions first and set apart, as gradcheck writes them: 2 exp(x) a, not 2aexp(x)
+        functions = [f for f in factors if isinstance(f, Call) and f.op in _FUNCTION_OPS]
+        others = [f for f in factors if f not in functions]
+        result = others[0] if others else functions.pop()
+        for factor in others[1:]:
+            result = Call("matmul", (result, factor))
+        for function in reversed(functions):
+            result = Call("scale", (function, result))
+        if coefficient == 1:
+            return result
+        return Call("scale", (_number(coefficient), result))
+    if expr.is_Pow:
+        return _pow(expr.base, expr.exp, names)
+    if expr.func is sp.sign:
+        arg = to_ast(expr.args[0], names)
+        return Call("div", (arg, Call("abs", (arg,))))
+    if expr.func in _FUNCTIONS and len(expr.args) == 1:
+        return Call(_FUNCTIONS[expr.func], (to_ast(expr.args[0], names),))
+    raise Unprintable(type(expr).__name__)
+
+
+def _pow(base: Any, exponent: Any, names: dict[str, Node]) -> Node:
+    if exponent.is_Rational and exponent < 0:
+        return Call("div", (Num(Fraction(1)), _pow(base, -exponent, names)))
+    inner = to_ast(base, names)
+    if exponent == 1:
+        return inner
+    if exponent.is_Rational and exponent.q == 2:
+        root = Call("sqrt", (inner,))
+        return root if exponent.p == 1 else Call("sup", (root, Num(Fraction(int(exponent.p)))))
+    return Call("sup", (inner, to_ast(exponent, names)))
+
+
+def _number(value: Any) -> Node:
+    exact = (
+        Fraction(int(value.p), int(value.q)) if value.is_Rational else Fraction(repr(float(value)))
+    )
+    if exact < 0:
+        return Call("neg", (_number(-value),))
+    if exact.denominator != 1 and Fraction(repr(float(exact))) != exact:
+        return Call("div", (Num(Fraction(exact.numerator)), Num(Fraction(exact.denominator))))
+    return Num(exact)
 
 
 def _size_text(sizes: dict[str, int]) -> tuple[tuple[str, int], ...]:
@@ -457,8 +637,12 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
         return _evidence("proved", proved, detail + "; larger sizes not checked", start), _pick(
             proved
         )
-    except (NotImplementedError, ValueError, TypeError, ZeroDivisionError) as err:
+    except ShapeMismatch as err:
         return _evidence("unsupported", proved, f"sympy: {err}", start), _pick(proved)
+    except (NotImplementedError, ValueError, TypeError, ZeroDivisionError) as err:
+        # sympy's own message prints its expressions in its syntax: name the failure only
+        detail = f"sympy cannot evaluate this claim ({type(err).__name__})"
+        return _evidence("unsupported", proved, detail, start), _pick(proved)
     if not proved:
         return _evidence("unsupported", proved, "; ".join(outside), start), None
     return _evidence("proved", proved, "; ".join(outside), start), _pick(proved)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import keyword
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -267,3 +270,124 @@ def test_differential_matches_autograd(text: str) -> None:
     expected = true_derivative(problem, values, sizes, direction)
     got = torch.zeros_like(expected) if d is None else evaluate(d, values, sizes, {"X": direction})
     assert torch.allclose(got, expected, atol=1e-8, rtol=1e-7)
+
+
+# ----- the torch code is code-safe whatever the names (issue 9) -----
+
+TRICKY = [
+    "os.system('id')",
+    "p.q#r",
+    "lambda",
+    "None",
+    "torch",
+    "derivative",
+    "q'",
+    "W1",
+    "b_2",
+    "λ",
+]
+
+
+def _check_source(text: str) -> ast.FunctionDef:
+    """The module is `import torch`, known helpers and one `def derivative`, and the def
+    binds only identifiers and reads only its arguments, its sizes, torch and helpers."""
+    from gradcheck.calculus.torch_code import HELPERS
+
+    module = ast.parse(text)
+    defs = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+    assert all(isinstance(n, ast.Import | ast.FunctionDef) for n in module.body)
+    assert [a.name for n in module.body if isinstance(n, ast.Import) for a in n.names] == ["torch"]
+    (main,) = [d for d in defs if d.name == "derivative"]
+    assert {d.name for d in defs} - {"derivative"} <= set(HELPERS)
+    params = [a.arg for a in main.args.args]
+    assert len(set(params)) == len(params)
+    assert all(p.isidentifier() and not keyword.iskeyword(p) for p in params), params
+    assigned = {t.id for n in ast.walk(main) if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    read = {n.id for n in ast.walk(main) if isinstance(n, ast.Name)}
+    assert read <= set(params) | assigned | {"torch"} | set(HELPERS), read
+    return main
+
+
+def _matches_autograd(text: str, problem: Problem, kind: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(text, "<generated>", "exec"), namespace)  # our own generated code only
+    derivative = namespace["derivative"]
+    assert callable(derivative)
+    for seed in range(2):
+        sizes = {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)}
+        sample = sample_point(problem, sizes, seed)
+        values = {k: torch.tensor(v) for k, v in sample.values.items()}
+        direction = torch.tensor(sample.direction)
+        args = [values[name] for name in problem.shapes]
+        if kind == "differential":
+            args.append(direction)
+        expected = true_derivative(problem, values, sizes, direction)
+        assert torch.allclose(derivative(*args), expected, atol=1e-9, rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", TRICKY)
+def test_torch_code_binds_only_safe_identifiers(name: str) -> None:
+    symbols = {name: "vector(n)", "A": "matrix(n, n)"}
+    f = f"({name})ᵀA x + sum(x)"
+    result = derive_formula(f, "x", symbols=symbols, options=Options(examples=10))
+    assert result.exit_code == 0, (result.error, result.diagnostics)
+    text = result.texts["torch"]
+    main = _check_source(text)
+    params = [a.arg for a in main.args.args]
+    safe = name.isidentifier() and not keyword.iskeyword(name) and name not in (
+        "torch", "derivative")
+    assert (name in params) is safe
+    if not safe:  # renamed; the original is named only in a comment, as an inert literal
+        assert f"    # arg1 is the symbol {name!a}\n" in text
+        strings = [n.value for n in ast.walk(main) if isinstance(n, ast.Constant)]
+        assert not any(name in str(v) for v in strings)
+    _matches_autograd(text, structured(f, "x", symbols=symbols), "gradient")
+
+
+def test_torch_code_renames_directions_and_sizes_that_are_not_identifiers() -> None:
+    from gradcheck.calculus.torch_code import source
+    from gradcheck.lang.ast import Const
+
+    wrt = "os.system('id')"
+    symbols = {wrt: "matrix(n, n)", "None": "matrix(n, n)"}
+    f = f"tr(None {wrt})"
+    result = derive_formula(f, wrt, kind="differential", symbols=symbols,
+                            options=Options(examples=10))
+    assert result.exit_code == 0, (result.error, result.diagnostics)
+    text = result.texts["torch"]
+    main = _check_source(text)
+    assert [a.arg for a in main.args.args] == ["arg1", "arg2", "arg3"]
+    assert f"# arg3 is the direction {'d' + wrt!a}" in text
+    _matches_autograd(text, structured(f, wrt, "differential", symbols=symbols), "differential")
+    # a size the formula reads off an argument, named like a keyword
+    problem = structured("sum(x)", "x", symbols={"x": "vector(if)"})
+    sized = source(problem, Const("ones", ("if",)))
+    main = _check_source(sized)
+    assert "    arg1 = x.shape[0]\n" in sized and "# arg1 is the size 'if'" in sized
+    _matches_autograd(sized, structured("sum(x)", "x", symbols={"x": "vector(n)"}), "gradient")
+
+
+def test_torch_code_holds_only_the_helpers_it_uses() -> None:
+    plain = derive_formula("xᵀAx", "x", options=Options(examples=10)).texts["torch"]
+    assert "def _s" not in plain and "def _diag" not in plain and "def _softmax" not in plain
+    soft = derive_formula("logsumexp(x)", "x", options=Options(examples=10)).texts["torch"]
+    assert "def _softmax" in soft and "def _s(" not in soft and "def _diag" not in soft
+
+
+def test_the_cli_refuses_a_symbol_name_that_is_not_one_word() -> None:
+    from gradcheck.cli import _parse_symbols
+
+    assert _parse_symbols(["W1:matrix(m, n)", "b_2:vector(m)", "λ:scalar"]) == {
+        "W1": "matrix(m, n)", "b_2": "vector(m)", "λ": "scalar"}
+    for bad in ["os.system('id'):vector(n)", "a b:vector(n)", "1x:scalar", "x':vector(n)"]:
+        with pytest.raises(typer.BadParameter, match="is not a name"):
+            _parse_symbols([bad])
+    name = "os.system('id')"
+    out = subprocess.run(
+        [sys.executable, "-m", "gradcheck", "derive", f"{name}ᵀx", "--wrt", "x",
+         "--symbol", f"{name}:vector(n)", "--format", "torch"],
+        capture_output=True, text=True, check=False,
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    assert "is not a name" in out.stderr

@@ -35,7 +35,8 @@ def probe(*args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["verify", "--help"], ["check", "--help"],
-                                  ["list", "--help"]])
+                                  ["list", "--help"], ["derive", "--help"],
+                                  ["explain", "--help"]])
 def test_help_exits_0_without_heavy_imports(args: list[str]) -> None:
     result = probe(*args)
     assert result["code"] == 0
@@ -59,13 +60,39 @@ def test_help_lists_the_options() -> None:
     ["check", "∇_x (A x) = A^T", "--format", "xml"],
     ["check", "∇_x (A x) = A^T", "--layout", "sideways"],
     ["verify", "--examples", "0"],
-    ["verify", "no/such/rules.yaml"],
+    ["derive", "x", "--wrt", "x", "--hessian", "--jacobian"],
+    ["explain", "linear-map", "--format", "markdown"],
 ])
 def test_bad_options_are_usage_errors(args: list[str]) -> None:
     result = probe(*args)
     assert result["code"] == 2
     assert "Usage" in str(result["output"])
     assert result["heavy"] == []
+
+
+@pytest.mark.parametrize("command", ["verify", "list"])
+def test_a_missing_path_is_a_diagnostic_not_a_usage_error(command: str) -> None:
+    result = probe(command, "no/such/rules.yaml")
+    assert result["code"] == 2
+    assert "no/such/rules.yaml:1:1: no such file or folder" in str(result["output"])
+    assert "Usage" not in str(result["output"])
+    assert result["heavy"] == []
+
+
+def test_version_is_instant() -> None:
+    from gradcheck import __version__
+
+    result = probe("--version")
+    assert result == {"code": 0, "output": f"gradcheck {__version__}\n", "heavy": []}
+
+
+def test_import_gradcheck_is_light() -> None:
+    code = ("import sys, gradcheck; print(gradcheck.__version__); "
+            f"print([m for m in {HEAVY!r} + ('gradcheck.api',) if m in sys.modules])")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT, check=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(("args", "says"), [

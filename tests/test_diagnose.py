@@ -17,7 +17,7 @@ import pytest
 from gradcheck import api
 from gradcheck.catalog import load_file, rule_from_claim
 from gradcheck.model import Options, Rule, Status, Verdict
-from gradcheck.verify import verify_rules
+from gradcheck.verdicts import verify_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "tests" / "data" / "mutants.yaml"

@@ -3,6 +3,8 @@ implied domain assumptions, and ill-formed rules reported with the field they ar
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from gradcheck.errors import RuleError
@@ -457,3 +459,67 @@ def test_structured_differential_directions_are_only_of_wrt() -> None:
 def test_undeclared_letters_keep_their_kind_in_rules(claim: str) -> None:
     with pytest.raises(RuleError):
         problem(claim)
+
+
+# ----- a declared direction is the direction (issue 9) -----
+@pytest.mark.parametrize(
+    "rule",
+    [
+        structured("inv(X)", "X", Kind.DIFFERENTIAL, "-inv(X) @ dX @ inv(X)",
+                   "X: matrix(n, n)", "dX: matrix(n, n)"),
+        structured("inv(X)", "X", Kind.DIFFERENTIAL, "-inv(X) ∂X inv(X)",
+                   "X: matrix(n, n)", "∂X: matrix(n, n)"),
+        structured("inv(X)", "X", Kind.DIFFERENTIAL, "-inv(X) @ dX @ inv(X)",
+                   "dX: matrix(n, n)"),
+        structured("xᵀx", "x", Kind.DIFFERENTIAL, "2 dxᵀx", "dx: vector(n)"),
+        structured("W1 @ W1", "W1", Kind.DIFFERENTIAL, "dW1 @ W1 + W1 @ dW1",
+                   "W1: matrix(n, n)", "dW1: matrix(n, n)"),
+        make("d(XᵀX) = dXᵀX + Xᵀ dX", "X: matrix(m, n)", "dX: matrix(m, n)"),
+    ],
+)
+def test_a_declared_direction_reads_as_the_direction(rule: Rule) -> None:
+    p = compile_rule(rule)
+    undeclared = compile_rule(
+        dataclasses.replace(rule, symbols=tuple(s for s in rule.symbols if s.name[:1] not in "d∂"))
+    )
+    assert p.kind is Kind.DIFFERENTIAL
+    assert any(type(n).__name__ == "Dir" for n in walk(p.claim))
+    assert p.claim == undeclared.claim
+    assert p.shapes == undeclared.shapes
+    assert p.wrt not in ("dX", "dx") and all(not s.startswith(("d", "∂")) for s in p.shapes)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (structured("inv(X)", "X", Kind.DIFFERENTIAL, "-inv(X) @ dX @ inv(X)",
+                    "X: matrix(n, n)", "dX: matrix(n, m)"),
+         "dX is declared matrix(n, m) but the direction of X is matrix(n, n)"),
+        (structured("xᵀx", "x", Kind.DIFFERENTIAL, "2 dxᵀx", "x: vector(n)", "dx: scalar"),
+         "dx is declared scalar but the direction of x is vector(n)"),
+        (make("d(XᵀX) = dXᵀX + Xᵀ dX", "X: matrix(m, n)", "dX: matrix(n, m)"),
+         "dX is declared matrix(n, m) but the direction of X is matrix(m, n)"),
+    ],
+)
+def test_a_declared_direction_of_another_shape_is_ill_formed(rule: Rule, message: str) -> None:
+    err = ill_formed(rule)
+    assert err.message == message
+    assert err.field == f"symbols.{message.split()[0]}"
+
+
+def test_a_declared_dx_outside_a_differential_is_an_ordinary_symbol() -> None:
+    p = compile_rule(structured("tr(dX @ X)", "X", Kind.GRADIENT, "dX.T",
+                                "X: matrix(n, n)", "dX: matrix(n, n)"))
+    assert p.kind is Kind.GRADIENT
+    assert set(p.shapes) == {"X", "dX"}
+    assert not any(type(n).__name__ == "Dir" for n in walk(p.claim))
+
+
+def test_a_declared_direction_cannot_be_a_symbol_of_f() -> None:
+    err = ill_formed(structured("tr(dX @ X)", "X", Kind.DIFFERENTIAL, "tr(dX @ dX)",
+                                "X: matrix(n, n)", "dX: matrix(n, n)"))
+    assert err.message == "dX is the direction of X in this differential, so f cannot contain it"
+    assert (err.field, err.offset) == ("f", 3)
+    err = ill_formed(make("d(dX X) = dX dX", "X: matrix(n, n)", "dX: matrix(n, n)"))
+    assert err.message == "dX is the direction of X in this differential, so f cannot contain it"
+    assert (err.field, err.offset) == ("claim", 2)

@@ -268,3 +268,20 @@ def test_a_shape_counterexample_shows_the_shapes_not_infinite_errors() -> None:
         out, _ = capture(report, Format.TABLE, detail=detail)
         assert "the claim is 1×2 where the derivative is 2×1" in out
         assert "inf" not in out
+
+
+def test_the_numeric_detail_counts_the_counterexample_with_its_error() -> None:
+    cx = Counterexample(sizes=(("n", 1),), inputs=(("x", ((1.0,),)),), true=((2.0,),),
+                        claimed=((1.0,),), abs_error=1.0, rel_error=0.5)
+    evidence = NumericEvidence(3, 1.0, 0.5, rtol=1e-7, atol=1e-9, counterexample=cx)
+    report = make_report((verdict("wrong", Status.FAILS, numeric=evidence),))
+    out, _ = capture(report, Format.TABLE, detail=True)
+    assert "3 examples with the counterexample, max abs err 1, max rel err 0.5" in out
+    shape = Counterexample(sizes=(("n", 2),), inputs=(), true=((0.0,), (0.0,)),
+                           claimed=((0.0, 0.0),), abs_error=math.inf, rel_error=math.inf,
+                           note="the claim is 1×2 where the derivative is 2×1")
+    inf = NumericEvidence(2, math.inf, math.inf, rtol=1e-7, atol=1e-9, counterexample=shape)
+    out, _ = capture(make_report((verdict("tr", Status.FAILS, numeric=inf),)), Format.TABLE,
+                     detail=True)
+    assert "inf" not in out
+    assert "2 examples with the counterexample; there the claim is 1×2" in out

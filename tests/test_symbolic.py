@@ -12,11 +12,13 @@ import sympy as sp
 
 from gradcheck import symbolic
 from gradcheck.catalog import rule_from_claim
+from gradcheck.lang.ast import Sym
+from gradcheck.lang.printer import unicode
 from gradcheck.model import Options, Status
 from gradcheck.numeric import search
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.symbolic import check, is_zero, size_plan, symbol_matrices
-from gradcheck.verify import verify_rule
+from gradcheck.verdicts import verify_rule
 
 FAST = Options(examples=20, diagnose=False)
 
@@ -292,3 +294,63 @@ def test_is_zero_decides_exactly() -> None:
     assert is_zero(sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1, rng) is True
     assert is_zero(x - y, rng) is False
     assert is_zero(sp.Rational(1, 10**30), rng) is not True
+
+
+# ---- messages print sympy's expressions in gradcheck's notation (issue 9) ----
+
+A11, A12, x1, x2 = (sp.Symbol(n, real=True) for n in ("A[1,1]", "A[1,2]", "x[1]", "x[2]"))
+SHOWN = {
+    "A[1,1]": Sym("A₁₁"), "A[1,2]": Sym("A₁₂"),
+    "x[1]": Sym("x₁"), "x[2]": Sym("x₂"),
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        (2 * A11 * x1 + A12 * x2, "2A₁₁x₁ + A₁₂x₂"),
+        (3 * x1**2, "3x₁²"),
+        (x1**3 / 2, "x₁³ / 2"),
+        (1 / x1, "1 / x₁"),
+        (sp.sqrt(x1), "√(x₁)"),
+        (x1 ** sp.Rational(-1, 2), "1 / √(x₁)"),
+        (-2 * x1, "−2x₁"),
+        (x1 - x2, "x₁ − x₂"),
+        (1 - sp.tanh(x1) ** 2, "1 − tanh(x₁)²"),
+        (A11 * sp.exp(A11 * x1), "exp(A₁₁x₁) A₁₁"),
+        (sp.sign(x1), "x₁ / |x₁|"),
+        (sp.Rational(1, 3) * x1, "x₁ / 3"),
+    ],
+)
+def test_an_entry_prints_as_gradcheck_writes_it(expr: sp.Expr, text: str) -> None:
+    assert unicode(symbolic.to_ast(expr, SHOWN)) == text
+
+
+def test_an_entry_without_a_name_in_the_language_is_not_printed_in_sympys() -> None:
+    with pytest.raises(symbolic.Unprintable):
+        symbolic.to_ast(sp.cosh(x1) + sp.Function("f")(x1), SHOWN)
+    problem = compiled("∇_x (aᵀx) = a")
+    detail = symbolic._entry_detail(0, 0, sp.besselj(0, x1), x1, problem, {"n": 2})
+    assert detail == "entry (1, 1) of the derivative and of the claim differ"
+
+
+def test_a_disproof_names_entries_by_their_matrix_and_index() -> None:
+    problem = compiled("∇_x (xᵀAx) = 2Ax")
+    evidence, _ = check(problem, Options())
+    assert evidence.detail == (
+        "entry (1, 1): the derivative is 2A₁₁x₁ + A₁₂x₂ + A₂₁x₂, the claim 2A₁₁x₁ + 2A₁₂x₂"
+    )
+    differential = compiled("d(XᵀX) = dXᵀX")
+    assert check(differential, Options())[0].detail == (
+        "entry (1, 1): the derivative is 2X dX, the claim X dX"
+    )
+
+
+def test_entry_symbols_of_different_matrices_are_distinct() -> None:
+    problem = compiled(
+        "∇_A (A1ᵀAx) = A1 xᵀ", symbols={"A1": "vector(n)", "A": "matrix(n,n)", "x": "vector(n)"}
+    )
+    mats = symbol_matrices(problem, {"n": 2})
+    direction = symbolic.direction_matrix(problem, {"n": 2})
+    entries = [*mats["A"], *mats["A1"], *mats["x"], *direction]
+    assert len(set(entries)) == len(entries) == 4 + 2 + 2 + 4

@@ -1,9 +1,13 @@
-"""Tests for gradcheck.verify: every catalog rule as expected, mutants fail, folding evidence."""
+"""Tests for gradcheck.verdicts: every catalog rule as expected, mutants fail, folding evidence."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import re
+import subprocess
+import sys
 import textwrap
 from fractions import Fraction
 from pathlib import Path
@@ -26,11 +30,12 @@ from gradcheck.model import (
     Position,
     Rule,
     Status,
+    SymbolDecl,
     SymbolicEvidence,
 )
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.symbolic import Lowering, constraints, direction_matrix, size_plan, symbol_matrices
-from gradcheck.verify import fold, verify_rule, verify_rules
+from gradcheck.verdicts import fold, verify_rule, verify_rules
 
 # the diagnosis of failing rules is not what these tests check, and it costs extra checks
 FAST = Options(examples=20, diagnose=False)
@@ -403,3 +408,208 @@ def test_verdict_fields() -> None:
     assert verdict.crosscheck is not None and verdict.crosscheck.agreed
     assert verdict.numeric.examples == 20
     assert verdict.seconds >= 0 and not math.isnan(verdict.seconds)
+
+
+# ---- issue 9: a declared direction is the direction ----
+
+DINV = """\
+rules:
+  - id: dinv
+    f: "inv(X)"
+    wrt: X
+    differential: "-inv(X) @ dX @ inv(X)"
+    symbols: {X: "matrix(n,n)", dX: "matrix(n,n)"}
+    assume: {X: [invertible]}
+  - id: dinv-wrong-shape
+    f: "inv(X)"
+    wrt: X
+    differential: "-inv(X) @ dX @ inv(X)"
+    symbols: {X: "matrix(n,n)", dX: "matrix(n,m)"}
+    assume: {X: [invertible]}
+"""
+
+
+def test_the_issues_declared_direction_holds(tmp_path: Path) -> None:
+    path = tmp_path / "dinv.yaml"
+    path.write_text(DINV, encoding="utf-8")
+    dinv, wrong = verify_rules(rules_of(path), [], FAST).verdicts
+    assert dinv.status is Status.HOLDS, dinv.message
+    assert wrong.status is Status.ILL_FORMED
+    assert wrong.message == "dX is declared matrix(n, m) but the direction of X is matrix(n, n)"
+    assert wrong.position is not None and wrong.position.line == 12  # at dX's declaration
+
+
+def _decl(name: str, shape: tuple[str | int, str | int]) -> SymbolDecl:
+    rows, cols = shape
+    if (rows, cols) == (1, 1):
+        return SymbolDecl(name, "scalar", ())
+    return SymbolDecl(name, "vector", (rows,)) if cols == 1 else SymbolDecl(name, "matrix", shape)
+
+
+def _with_declared_direction(rule: Rule, problem: Problem) -> Rule:
+    """The rule with `d<wrt>` declared in wrt's shape: the shape f alone gives it, before a
+    claim "defined only when m = n" joins its dimensions (so a claim of d(f) = 0 tells)."""
+    alone = compile_rule(
+        dataclasses.replace(
+            rule, claim=None, f=unicode(problem.f), wrt=problem.wrt, kind=Kind.DIFFERENTIAL,
+            rhs="0",
+        )
+    )
+    return dataclasses.replace(
+        rule, symbols=(*rule.symbols, _decl(f"d{problem.wrt}", alone.shapes[problem.wrt]))
+    )
+
+
+CATALOG_DIFFERENTIALS = [
+    (rule, problem)
+    for rule in load_file(bundled_catalog())[0]
+    for problem in [compile_rule(rule)]
+    if problem.kind is Kind.DIFFERENTIAL
+]
+
+
+def test_the_catalog_has_differentials_of_both_spellings() -> None:
+    assert len(CATALOG_DIFFERENTIALS) >= 30
+    assert any(rule.claim is not None for rule, _ in CATALOG_DIFFERENTIALS)  # d(f) = …
+    assert any(rule.kind is Kind.DIFFERENTIAL for rule, _ in CATALOG_DIFFERENTIALS)
+    assert any(rule.expect is Expect.FAILS for rule, _ in CATALOG_DIFFERENTIALS)
+
+
+def test_every_catalog_differential_reads_the_same_with_its_direction_declared() -> None:
+    for rule, problem in CATALOG_DIFFERENTIALS:
+        declared = compile_rule(_with_declared_direction(rule, problem))
+        assert declared == problem, rule.id  # the same Problem: every check sees the same
+
+
+def test_every_catalog_differential_gets_the_same_verdict_with_its_direction_declared() -> None:
+    rules = [rule for rule, _ in CATALOG_DIFFERENTIALS]
+    declared = [_with_declared_direction(rule, problem) for rule, problem in CATALOG_DIFFERENTIALS]
+    # small: the Problems are equal (above), so this only confirms what they imply
+    quick = Options(examples=5, diagnose=False, max_symbolic_size=2, max_numeric_size=3)
+    plain, with_dx = verify_rules(rules, [], quick), verify_rules(declared, [], quick)
+    for a, b in zip(plain.verdicts, with_dx.verdicts, strict=True):
+        assert (a.rule_id, a.status, a.message) == (b.rule_id, b.status, b.message)
+        assert a.as_expected, (a.rule_id, a.message)
+
+
+def test_a_declared_dx_in_a_gradient_is_a_symbol_of_its_own() -> None:
+    # sympy named dX's entries like the direction's (dX11): the cross-check mixed them up
+    rule = claim_rule("∇_X tr(dX X) = dXᵀ", symbols={"X": "matrix(n,n)", "dX": "matrix(n,n)"})
+    verdict = verify_rule(rule, FAST)
+    assert verdict.status is Status.HOLDS, verdict.message
+
+
+def test_symbols_whose_entries_sympy_named_alike_stay_apart() -> None:
+    # A's entry A11 and A1's entry A11 were one sympy symbol: a true rule was an `error`
+    rule = claim_rule(
+        "∇_A (A1ᵀAx) = A1 xᵀ", symbols={"A1": "vector(n)", "A": "matrix(n,n)", "x": "vector(n)"}
+    )
+    verdict = verify_rule(rule, FAST)
+    assert verdict.status is Status.HOLDS, verdict.message
+
+
+# ---- issue 9: numeric evidence includes its counterexample ----
+
+FAILING = [
+    "∇_x (xᵀAx) = 2Ax",
+    "∇_x (xᵀx)² = 3x",
+    "∇²_x (xᵀAx) = A",
+    "d(XᵀX) = 2Xᵀ dX",
+    "∇_x sum(x ** 3) = 3x ** 3",
+    "∇_X tr(XᵀA) = Aᵀ",
+    "∇_X tr(XA) = Aᵀ + tr(X) I",
+    "∇_x log(aᵀx) = a",
+    "∇_x (A x) = (A + A^T) x",  # shapes differ at first, not at the shrunk counterexample
+]
+
+
+@pytest.mark.parametrize("claim", FAILING)
+def test_numeric_evidence_includes_the_counterexample(claim: str) -> None:
+    from gradcheck.report.json_report import dumps, report_to_dict
+
+    report = verify_rules([claim_rule(claim)], [], FAST)
+    (verdict,) = report.verdicts
+    assert verdict.status is Status.FAILS
+    numeric = verdict.numeric
+    assert numeric is not None and numeric.counterexample is not None
+    cx = numeric.counterexample
+    assert numeric.examples >= 1
+    assert numeric.max_abs_error >= cx.abs_error
+    assert numeric.max_rel_error >= cx.rel_error
+    (data,) = json.loads(dumps(report_to_dict(report)))["rules"]
+    numbers, cx_numbers = data["numeric"], data["counterexample"]  # inf is the string "inf"
+    assert float(numbers["max_abs_error"]) >= float(cx_numbers["abs_error"])
+    assert float(numbers["max_rel_error"]) >= float(cx_numbers["rel_error"])
+    assert data["numeric"]["examples"] >= 1
+
+
+def test_a_holding_rule_counts_every_example_and_no_counterexample() -> None:
+    verdict = verify_rule(claim_rule("∇_x (aᵀx) = a"), FAST)
+    assert verdict.numeric is not None and verdict.numeric.counterexample is None
+    assert verdict.numeric.examples == FAST.examples
+
+
+# ---- issue 9: messages in gradcheck's notation, never sympy's ----
+
+SYMPY_SYNTAX = re.compile(
+    r"\*\*"  # a power
+    r"|[\w)\]]\s*\*\s*[\w(]"  # a product
+    r"|Matrix\(|MatrixSymbol|ImmutableMatrix|Transpose\(|Inverse\(|Trace\(|Determinant\("
+    r"|HadamardProduct|MatMul|MatAdd|Abs\(|sign\(|Symbol\(|Dummy|_dummy"
+    r"|\{'|\(\d+, \d+\) (?:and|do|where)"  # a Python dict, a shape tuple
+)
+WRONG = [
+    ("∇_x (xᵀAx) = 2Ax", ["2A₁₁x₁"]),
+    ("∇_x (xᵀx)² = 3x", ["4x³", "3x"]),
+    ("∇²_x (xᵀAx) = A", ["2A"]),
+    ("d(XᵀX) = dXᵀX", ["2X dX"]),
+    ("∇_x sum(x ** 3) = 3x ** 3", ["3x²", "3x³"]),
+    ("∇_x tanh(aᵀx) = a", ["1 − tanh(ax)²"]),
+    ("∇_x exp(aᵀx) = a", ["exp(ax) a"]),
+    ("d(X⁻¹) = −X⁻¹ X⁻¹ dX", []),
+    ("∇_X tr(XᵀA) = Aᵀ", ["2×1"]),
+]
+
+
+def _messages(data: object) -> list[str]:
+    """Every sentence of a verdict's JSON: messages, details, notes, the diagnosis."""
+    found = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("message", "detail", "matrix_detail", "note", "suggestion", "hint"):
+                found.append(str(value))
+            found.extend(_messages(value))
+    elif isinstance(data, list):
+        for item in data:
+            found.extend(_messages(item))
+    return found
+
+
+@pytest.mark.parametrize(("claim", "shown"), WRONG)
+def test_messages_are_in_gradchecks_notation(claim: str, shown: list[str]) -> None:
+    from gradcheck.report.json_report import dumps, report_to_dict
+
+    report = verify_rules([claim_rule(claim)], [], Options(examples=20))
+    (data,) = json.loads(dumps(report_to_dict(report)))["rules"]
+    assert data["verdict"] == "fails"
+    texts = _messages(data)
+    assert data["diagnosis"] is not None and data["symbolic"]["detail"]
+    for text in texts:
+        assert not SYMPY_SYNTAX.search(text), (claim, text)
+    for piece in shown:
+        assert piece in data["symbolic"]["detail"], data["symbolic"]["detail"]
+
+
+def test_check_json_from_the_command_line_is_in_gradchecks_notation() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gradcheck", "check", "∇_x (xᵀAx) = 2Ax", "--format", "json",
+         "--examples", "20"],
+        capture_output=True, text=True, check=False,
+    )
+    assert out.returncode == 1, out.stderr
+    (data,) = json.loads(out.stdout)["rules"]
+    assert "the derivative is 2A₁₁x₁ + A₁₂x₂ + A₂₁x₂, the claim 2A₁₁x₁ + 2A₁₂x₂" in (
+        data["symbolic"]["detail"]
+    )
+    for text in _messages(data):
+        assert not SYMPY_SYNTAX.search(text), text

@@ -272,7 +272,7 @@ def diag(a: Expr) -> Expr:
 
 
 def softmax(a: Expr) -> Expr:
-    if a.rows == 1:
+    if a.rows == 1 and a.cols != 1:  # a row: softmax of its column, transposed back
         return softmax(a.T).T
     return atom(Atom("softmax", (a,), a.rows, a.cols))
 

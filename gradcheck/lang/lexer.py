@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import RuleError
+from ..limits import MAX_EXPRESSION_CHARS, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT
 from ..ops import CONSTANT_WORDS, FUNCTION_WORDS
 
 
@@ -228,7 +229,7 @@ class Lexer:
             return i + 2
         match = NUMBER.match(text, i, stop)
         if match:
-            self.tokens.append(Token("NUM", match.group(), i, Fraction(match.group())))
+            self.tokens.append(Token("NUM", match.group(), i, literal(match.group(), i)))
             return match.end()
         if ch == "*" and text.startswith("**", i):
             self.tokens.append(Token("OP", "**", i))
@@ -239,7 +240,8 @@ class Lexer:
             j = i
             while j < stop and text[j] in SUPERSCRIPT_DIGITS:
                 j += 1
-            self.tokens.append(Token("OP", "sup", i, Fraction(text[i:j].translate(_SUP))))
+            digits = text[i:j].translate(_SUP)
+            self.tokens.append(Token("OP", "sup", i, literal(digits, i)))
             return j
         if ch in SINGLE_OPS:
             self.tokens.append(Token("OP", SINGLE_OPS[ch], i))
@@ -385,4 +387,32 @@ def _continues_word(text: str, j: int, stop: int, word: str) -> bool:
 
 def tokenize(text: str, names: Collection[str] = ()) -> list[Token]:
     """Tokens of `text`; `names` are the declared symbols (they may be multi-letter)."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise RuleError(
+            f"the expression has {len(text):,} characters; the limit is {MAX_EXPRESSION_CHARS:,}",
+            MAX_EXPRESSION_CHARS,
+            "split the rule into smaller ones",
+        )
     return Lexer(text, names).run()
+
+
+def literal(text: str, pos: int) -> Fraction:
+    """The exact value of a number literal, refused before it is computed when it is too long
+    or its exponent too large (Fraction("1e999999999") would build a billion-digit integer)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = sum(ch.isdigit() for ch in mantissa)
+    if digits > MAX_LITERAL_DIGITS:
+        raise RuleError(
+            f"a number with {digits:,} digits; the limit is {MAX_LITERAL_DIGITS}",
+            pos,
+            "write it with an exponent, e.g. 1.5e3",
+        )
+    power = exponent.lstrip("+-").lstrip("0")
+    if len(power) > len(str(MAX_LITERAL_EXPONENT)) or int(power or 0) > MAX_LITERAL_EXPONENT:
+        raise RuleError(
+            f"the number {text[:20]}{'…' if len(text) > 20 else ''} has an exponent beyond "
+            f"±{MAX_LITERAL_EXPONENT}",
+            pos,
+            f"write numbers between 1e-{MAX_LITERAL_EXPONENT} and 1e{MAX_LITERAL_EXPONENT}",
+        )
+    return Fraction(text)

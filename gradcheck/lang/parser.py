@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import RuleError
+from ..limits import MAX_DIMENSION, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES, MAX_POWER
 from ..model import Kind
 from ..ops import OPS
 from .ast import Call, Const, Dir, Node, Num, Sym, symbols_in
 from .lexer import Token, tokenize
+from .printer import number_text
 
 ATOM_OPS = {"(", "{", "‖", "|", "frac", "√", "∑"}
 PRODUCT_OPS = {"*": "mul", "⊙": "mul", "@": "matmul", "·": "matmul", "/": "div"}
@@ -38,6 +40,13 @@ class Parser:
         self.declared = set(declared)
         self.directions: set[str] = set(directions)
         self.closers: list[str] = []
+        self.depth = 0  # open nestings: bounded so that no input exhausts the stack
+
+    def descend(self, pos: int) -> None:
+        """Enter one more nesting (a bracket, a function, a sign); refused past the limit."""
+        self.depth += 1
+        if self.depth > MAX_EXPRESSION_DEPTH:
+            raise RuleError(_too_deep(), pos, _SPLIT_HINT)
 
     # ----- token helpers -----
     def peek(self, ahead: int = 0) -> Token:
@@ -97,21 +106,25 @@ class Parser:
     def unary(self) -> Node:
         if self.at("-"):
             tok = self.take()
+            self.descend(tok.pos)
             # −ab is −(ab): the minus takes the whole product, as in written maths
-            return Call("neg", (self.term(),), pos=tok.pos)
-        if self.at("+"):
+            node: Node = Call("neg", (self.term(),), pos=tok.pos)
+            self.depth -= 1
+            return node
+        while self.at("+"):
             self.take()
-            return self.unary()
-        return self.power()
+        return self.unary() if self.at("-") else self.power()
 
     def exponent(self) -> Node:
         """A power's exponent: a signed power (`x ** -2 y` is `(x ** -2) y`, as in Python)."""
+        while self.at("+"):
+            self.take()
         if self.at("-"):
             tok = self.take()
-            return Call("neg", (self.exponent(),), pos=tok.pos)
-        if self.at("+"):
-            self.take()
-            return self.exponent()
+            self.descend(tok.pos)
+            node: Node = Call("neg", (self.exponent(),), pos=tok.pos)
+            self.depth -= 1
+            return node
         return self.power()
 
     def power(self) -> Node:
@@ -190,6 +203,12 @@ class Parser:
         return tok.value in ATOM_OPS or (tok.value == "∂" and bool(self.directions))
 
     def atom(self) -> Node:
+        self.descend(self.peek().pos)
+        node = self.atom_inside()
+        self.depth -= 1
+        return node
+
+    def atom_inside(self) -> Node:
         tok = self.peek()
         if tok.kind == "NUM":
             self.take()
@@ -307,6 +326,12 @@ class Parser:
         dims: list[str | int] = []
         for arg in self.arguments():
             if isinstance(arg, Num) and arg.value.denominator == 1 and arg.value > 0:
+                if arg.value > MAX_DIMENSION:
+                    raise RuleError(
+                        f"a size written as a number is at most {MAX_DIMENSION}",
+                        arg.pos,
+                        "name the size instead (eye(n)): the checks choose small sizes for it",
+                    )
                 dims.append(int(arg.value))
             elif isinstance(arg, Sym):
                 dims.append(arg.name)
@@ -327,21 +352,57 @@ def parse_expression(
 ) -> Node:
     """The AST of one expression; `directions` are symbols whose `dX` may appear."""
     parser = Parser(tokenize(text, declared), declared, directions)
-    try:
-        node = parser.expression()
-    except RecursionError:
-        raise RuleError("the expression is nested too deeply", 0, "split it up") from None
+    node = parser.expression()
     parser.expect_end()
-    return node
+    return bounded(node)
 
 
 def parse_claim(text: str, declared: Collection[str] = ()) -> ParsedClaim:
     """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `∇²_x f`, `d(f) = g`."""
-    parser = Parser(tokenize(text, declared), declared)
-    try:
-        return _claim(parser)
-    except RecursionError:
-        raise RuleError("the claim is nested too deeply", 0, "split it up") from None
+    claim = _claim(Parser(tokenize(text, declared), declared))
+    bounded(claim.f)
+    bounded(claim.rhs)
+    return claim
+
+
+_SPLIT_HINT = "split the rule into smaller ones"
+
+
+def _too_deep() -> str:
+    return (
+        f"the expression nests more than {MAX_EXPRESSION_DEPTH} levels deep (brackets, functions, "
+        "ᵀ and ⁻¹, and each term of a sum or factor of a product count as a level)"
+    )
+
+
+def bounded(node: Node) -> Node:
+    """`node`, once it is known to be within the limits every later stage relies on: depth
+    (the stages recurse), size (they are linear or worse in it) and integer powers (sympy
+    would expand A¹⁰⁰⁰⁰⁰⁰⁰⁰⁰). Iterative, so it cannot itself exhaust the stack."""
+    count = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        sub, depth = stack.pop()
+        count += 1
+        if count > MAX_EXPRESSION_NODES:
+            raise RuleError(
+                f"the expression has more than {MAX_EXPRESSION_NODES} operators and operands",
+                sub.pos,
+                _SPLIT_HINT,
+            )
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise RuleError(_too_deep(), sub.pos, _SPLIT_HINT)
+        if isinstance(sub, Call):
+            power = sub.args[-1]
+            powers = sub.op in ("pow", "sup", "matpow")
+            if powers and isinstance(power, Num) and abs(power.value) > MAX_POWER:
+                raise RuleError(
+                    f"the power {number_text(power.value)} is beyond ±{MAX_POWER}",
+                    power.pos,
+                    f"powers of at most {MAX_POWER} in absolute value are checked",
+                )
+            stack.extend((child, depth + 1) for child in sub.args)
+    return node
 
 
 def _claim(parser: Parser) -> ParsedClaim:

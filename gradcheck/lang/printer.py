@@ -20,6 +20,7 @@ LEVEL = {
     "neg": NEGATION,
     "pow": POWER,
     "sup": POWER,
+    "matpow": POWER,  # printed as a superscript, A²
     "T": POSTFIX,
     "inv": POSTFIX,
 }
@@ -34,17 +35,47 @@ def level(node: Node) -> int:
         return LEVEL.get(node.op, ATOM)
     if isinstance(node, Num) and node.value < 0:
         return NEGATION
+    if isinstance(node, Num) and "/" in number_text(node.value):
+        return PRODUCT  # 1/3 is a division: (1/3)y, not 1/3y, which reads as 1/(3y)
     return ATOM
 
 
 def number_text(value: Fraction) -> str:
-    """An exact number as a decimal where it has one, else as p/q."""
+    """An exact number as a decimal where it has one, else as p/q; long runs of zeros as an
+    exponent (1e300, not 301 digits), which reads back as the same exact number."""
     if value.denominator == 1:
-        return str(value.numerator)
-    as_float = float(value)
-    if Fraction(repr(as_float)) == value:
-        return repr(as_float)
-    return f"{value.numerator}/{value.denominator}"
+        return _integer_text(value.numerator)
+    if value.numerator.bit_length() < 64 and value.denominator.bit_length() < 64:
+        as_float = float(value)
+        if Fraction(repr(as_float)) == value:
+            return repr(as_float)
+    power = 0
+    denominator = value.denominator
+    while denominator % 10 == 0:
+        denominator //= 10
+        power += 1
+    if denominator == 1 and power > 15:  # 3/10³⁰⁰ → 3e-300
+        return f"{value.numerator}e-{power}"
+    return f"{_integer_text(value.numerator)}/{_integer_text(value.denominator)}"
+
+
+def _integer_text(value: int) -> str:
+    """An integer; trailing zeros past 15 as an exponent; one too long to print in full
+    (a power of a long literal) as its leading digits, marked with '…'."""
+    mantissa, zeros = value, 0
+    while mantissa and mantissa % 10**16 == 0:
+        mantissa //= 10**16
+        zeros += 16
+    while mantissa and mantissa % 10 == 0:
+        mantissa //= 10
+        zeros += 1
+    if mantissa.bit_length() > 3000:  # ~900 digits: str() would be slow, or refused at 4300
+        digits = int(mantissa.bit_length() * 0.30103)
+        lead = mantissa // 10 ** (digits - 15)
+        return f"{lead}…e{zeros + digits - 15}"
+    if zeros <= 15:
+        return str(mantissa * 10**zeros)
+    return f"{mantissa}e{zeros}"
 
 
 class Printer:
@@ -194,60 +225,64 @@ class Printer:
         return self.op_sup(node)
 
     def op_T(self, node: Call) -> str:
+        # Only the chosen style is printed: building all three would cost 3^depth on Aᵀᵀᵀ…
         inner = node.args[0]
         if isinstance(inner, Call) and inner.op == "inv":
             base = inner.args[0]
-            return {
-                "unicode": f"{self.wrap(base, ATOM)}⁻ᵀ",
-                "ascii": f"inv({self.text(base)}).T",
-                "latex": f"{{{self.wrap(base, ATOM)}}}^{{-\\top}}",
-            }[self.style]
-        return {
-            "unicode": f"{self.wrap(inner, POSTFIX)}ᵀ",
-            "ascii": f"({self.text(inner)}).T"
-            if isinstance(inner, Num)
-            else f"{self.wrap(inner, POSTFIX)}.T",
-            "latex": f"{{{self.wrap(inner, ATOM)}}}^\\top",
-        }[self.style]
+            if self.style == "unicode":
+                return f"{self.wrap(base, ATOM)}⁻ᵀ"
+            if self.style == "ascii":
+                return f"inv({self.text(base)}).T"
+            return f"{{{self.wrap(base, ATOM)}}}^{{-\\top}}"
+        if self.style == "unicode":
+            return f"{self.wrap(inner, POSTFIX)}ᵀ"
+        if self.style == "ascii":
+            if isinstance(inner, Num):
+                return f"({self.text(inner)}).T"
+            return f"{self.wrap(inner, POSTFIX)}.T"
+        return f"{{{self.wrap(inner, ATOM)}}}^\\top"
 
     def op_inv(self, node: Call) -> str:
         inner = node.args[0]
-        return {
-            "unicode": f"{self.wrap(inner, POSTFIX)}⁻¹",
-            "ascii": f"inv({self.text(inner)})",
-            "latex": f"{{{self.wrap(inner, ATOM)}}}^{{-1}}",
-        }[self.style]
+        if self.style == "unicode":
+            return f"{self.wrap(inner, POSTFIX)}⁻¹"
+        if self.style == "ascii":
+            return f"inv({self.text(inner)})"
+        return f"{{{self.wrap(inner, ATOM)}}}^{{-1}}"
 
     # ----- delimited -----
     def op_norm(self, node: Call) -> str:
-        inner = self.text(node.args[0])
-        return {
-            "unicode": f"‖{inner}‖",
-            "ascii": f"norm({inner})",
-            "latex": rf"\left\|{inner}\right\|",
-        }[self.style]
+        return self.bars(node, "‖", "‖", "norm", r"\left\|", r"\right\|")
 
     def op_fro(self, node: Call) -> str:
-        inner = self.text(node.args[0])
-        return {
-            "unicode": f"‖{inner}‖_F",
-            "ascii": f"fro({inner})",
-            "latex": rf"\left\|{inner}\right\|_F",
-        }[self.style]
+        return self.bars(node, "‖", "‖_F", "fro", r"\left\|", r"\right\|_F")
 
     def op_abs(self, node: Call) -> str:
+        return self.bars(node, "|", "|", "abs", r"\left|", r"\right|")
+
+    def bars(self, node: Call, left: str, right: str, word: str, tex_l: str, tex_r: str) -> str:
+        """‖x‖, |x| and their ASCII and LaTeX forms."""
         inner = self.text(node.args[0])
-        return {
-            "unicode": f"|{inner}|",
-            "ascii": f"abs({inner})",
-            "latex": rf"\left|{inner}\right|",
-        }[self.style]
+        if self.style == "unicode":
+            return f"{left}{inner}{right}"
+        if self.style == "ascii":
+            return f"{word}({inner})"
+        return f"{tex_l}{inner}{tex_r}"
 
 
 def reads_apart(left: str, right: str) -> bool:
-    """True when `left + right` lexes as left's tokens then right's (`Ax`, `ab`; not `t`+`r`)."""
+    """True when `left + right` lexes as left's tokens then right's (`Ax`, `ab`; not `t`+`r`).
+    Only the letters and digits that meet at the seam can merge, so only they are lexed:
+    lexing the whole texts at every product would be quadratic in the expression."""
     from .lexer import tokenize
 
+    tail = len(left)
+    while tail > 0 and is_name_char(left[tail - 1]):
+        tail -= 1
+    head = 0
+    while head < len(right) and is_name_char(right[head]):
+        head += 1
+    left, right = left[tail:], right[:head]
     try:
         joined = [(t.kind, t.value) for t in tokenize(left + right)][:-1]
         parts = [(t.kind, t.value) for t in tokenize(left)][:-1]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from gradcheck.model import Diagnostic, Kind, Matrix, Report, Rule, Status, Verdict
 
@@ -18,6 +20,7 @@ __all__ = [
     "Format",
     "Formatter",
     "all_diagnostics",
+    "console",
     "count_outcomes",
     "format_matrix",
     "format_number",
@@ -75,10 +78,30 @@ def formatter(fmt: Format) -> Formatter:
     return table
 
 
-def _consoles(out: Console | None, err: Console | None) -> tuple[Console, Console]:
+# The width of output that goes to a file or a pipe (a CI log, `| less`). rich would use 80
+# columns there, which wraps every row of the table; COLUMNS, when set, still wins.
+PIPED_WIDTH = 120
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr): as wide as the terminal, or COLUMNS if set, or
+    PIPED_WIDTH when the stream is not a terminal."""
     from rich.console import Console
 
-    return out or Console(), err or Console(stderr=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if os.environ.get("COLUMNS", "").isdigit() or _is_terminal(stream) else PIPED_WIDTH
+    return Console(stderr=stderr, width=width)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced by something without isatty, or closed
+        return False
+
+
+def _consoles(out: Console | None, err: Console | None) -> tuple[Console, Console]:
+    return out or console(), err or console(stderr=True)
 
 
 def render(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -168,10 +169,16 @@ def _rule_cell(verdict: Verdict) -> Text:
     return cell
 
 
+def _id_column(ids: Iterable[str]) -> dict[str, Any]:
+    """An id is what people search a log for: its column is as wide as the longest id and
+    never wraps, so an id is never split mid-word (the other columns wrap instead)."""
+    return {"no_wrap": True, "min_width": max((len(i) for i in ids), default=2)}
+
+
 def verdict_table(verdicts: Sequence[Verdict]) -> Table:
     """The table of verdicts: id, rule (and why it fails), symbolic, numeric, verdict."""
     table = Table(show_lines=False, expand=False)
-    table.add_column("id", overflow="fold", style="bold")
+    table.add_column("id", style="bold", **_id_column(v.rule_id for v in verdicts))
     table.add_column("rule", overflow="fold")
     table.add_column("symbolic", overflow="fold")
     table.add_column("numeric", overflow="fold")
@@ -219,8 +226,9 @@ def render_rules(
 ) -> None:
     """One row per rule (id, rule, expect, tags, source), then `N rules` as the last line."""
     table = Table()
-    for name in ("id", "rule", "expect", "tags", "source"):
-        table.add_column(name, overflow="fold", style="bold" if name == "id" else None)
+    table.add_column("id", style="bold", **_id_column(rule.id for rule in rules))
+    for name in ("rule", "expect", "tags", "source"):
+        table.add_column(name, overflow="fold")
     for rule in rules:
         table.add_row(
             rule.id,
@@ -256,9 +264,18 @@ def _symbolic_detail(ev: SymbolicEvidence) -> str:
 
 
 def _numeric_detail(ev: NumericEvidence) -> str:
+    """The examples and their largest errors, the counterexample's among them."""
+    cx = ev.counterexample
+    count = f"{ev.examples} examples" + (" with the counterexample" if cx else "")
+    if cx is not None and math.isinf(cx.abs_error) and cx.note:  # shapes differ: no error
+        summary = f"{count}; there {cx.note}"
+    else:
+        summary = (
+            f"{count}, max abs err {format_number(ev.max_abs_error, 2)}, "
+            f"max rel err {format_number(ev.max_rel_error, 2)}"
+        )
     parts = [
-        f"{ev.examples} examples, max abs err {format_number(ev.max_abs_error, 2)}, "
-        f"max rel err {format_number(ev.max_rel_error, 2)}",
+        summary,
         f"tolerance rtol {format_number(ev.rtol, 2)}, atol {format_number(ev.atol, 2)}",
         ev.detail,
         f"{ev.seconds:.2f} s",

@@ -9,6 +9,7 @@ from dataclasses import replace
 from .errors import RuleError
 from .model import (
     CrossCheck,
+    Diagnosis,
     Diagnostic,
     Expect,
     NumericEvidence,
@@ -51,8 +52,26 @@ def ill_formed(rule: Rule, err: RuleError) -> Verdict:
 
 
 def verify_rule(rule: Rule, options: Options) -> Verdict:
-    """Check one rule; a wrong rule is a verdict, never an exception."""
+    """Check one rule; a wrong rule is a verdict, never an exception. Whatever fails inside
+    (a bug, a RecursionError, an overflow) is this rule's `error` and no other rule's."""
     start = time.perf_counter()
+    try:
+        return _verify_rule(rule, options, start)
+    except Exception as err:
+        return Verdict(
+            rule_id=rule.id,
+            status=Status.ERROR,
+            expect=rule.expect,
+            display=rule.claim or f"{rule.f}",
+            message=f"internal error: {type(err).__name__}: {err}"[:500],
+            position=rule.position,
+            source=rule.source,
+            tags=rule.tags,
+            seconds=time.perf_counter() - start,
+        )
+
+
+def _verify_rule(rule: Rule, options: Options, start: float) -> Verdict:
     try:
         problem = compile_rule(rule)
     except RuleError as err:
@@ -75,9 +94,12 @@ def verify_rule(rule: Rule, options: Options) -> Verdict:
     if status is Status.FAILS and options.diagnose:
         from .diagnose import diagnose
 
-        verdict = replace(
-            verdict, diagnosis=diagnose(rule, problem, options), seconds=time.perf_counter() - start
-        )
+        try:
+            diagnosis = diagnose(rule, problem, options)
+        except Exception as err:  # the verdict stands, and says why it has no explanation
+            detail = f"no diagnosis: internal error: {type(err).__name__}: {err}"[:300]
+            diagnosis = Diagnosis(category="differs", detail=detail, suggestion="")
+        verdict = replace(verdict, diagnosis=diagnosis, seconds=time.perf_counter() - start)
     return verdict
 
 
@@ -189,8 +211,17 @@ def _verify_all(rules: Sequence[Rule], options: Options) -> list[Verdict]:
 
     from . import numeric, symbolic  # noqa: F401 - imported once, inherited by the workers
 
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_leave_interrupts_to_parent) as pool:
         return pool.starmap(verify_rule, [(rule, options) for rule in rules], chunksize=1)
+
+
+def _leave_interrupts_to_parent() -> None:
+    """Ctrl-C reaches the whole process group: the parent ends the pool and says so once,
+    instead of every worker printing its own traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def verify_rules(
