@@ -5,16 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ruamel.yaml import YAML, scalarstring
+from ruamel.yaml import scalarstring
 from ruamel.yaml.comments import CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.reader import ReaderError
 
-from gradcheck import model
+from gradcheck import limits, model, yaml_source
 from gradcheck.model import Diagnostic, Expect, Kind, Layout, Position, Rule, SymbolDecl
 
 FIELDS = (
@@ -39,7 +37,7 @@ FIELDS = (
 _KINDS = tuple(kind.value for kind in Kind)
 # The spec says [a-z0-9][a-z0-9._-]*, but its acceptance file has ids like `trace-AXB`.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_DIM = r"\s*([A-Za-z_][A-Za-z0-9_]*|\d+)\s*"
+_DIM = r"\s*([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\s*"
 _DECL = re.compile(rf"\s*(?:(scalar)|(vector)\s*\({_DIM}\)|(matrix)\s*\({_DIM},{_DIM}\))\s*")
 # In a flow mapping `{A: matrix(m, n)}` YAML splits at the comma; a stand-in of the same width
 # keeps every column right while the file is parsed, and is turned back into ',' on reading.
@@ -60,8 +58,11 @@ _ALIASES = {
 _KINDS_HINT = "one of gradient|jacobian|hessian|differential"
 _FORM_HINT = f'write `claim: "∇_x f = g"`, or `f`, `wrt` and {_KINDS_HINT}'
 _DECL_HINT = "write scalar, vector(n) or matrix(m, n); a dimension is a name or a positive integer"
-_QUOTE_HINT = "quote claims containing ':' or '#' or backslashes with single quotes"
 _TOP_HINT = "start the file with `rules:` followed by a list of rules (`- id: ...`)"
+_DIM_HINT = "name the dimension (vector(n)) to check it at several sizes"
+# The text of a plain scalar that YAML reads as a number (12, 1e-3, -.5, 0x1F), in its line.
+_NUMBER_TEXT = re.compile(r"[-+]?[0-9A-Za-z_.:]+(?:(?<=[eE])[-+][0-9_]+)?")
+_SHOWN = 60  # characters of a user's text repeated in a message
 _E = TypeVar("_E", Layout, Expect)
 _Positions = tuple[tuple[str, Position], ...]
 
@@ -158,22 +159,35 @@ class _Ctx:
                     return Position(self.file, index + 1, self.lines[index].index(text) + 1)
         return Position(self.file, line + 1, col + 1)
 
+    def number_text(self, node: Any, key: Any) -> str | None:
+        """The number under `key` as written in the file (`1e-3`, not 0.001), when found."""
+        try:
+            line, col = node.lc.value(key)
+        except (AttributeError, KeyError, IndexError, TypeError):
+            return None
+        if not 0 <= line < len(self.lines):
+            return None
+        text = self.lines[line]
+        match = _NUMBER_TEXT.match(text, yaml_source.column_index(text, col))
+        return match.group(0) if match else None
+
     def error(self, position: Position, message: str, hint: str = "") -> None:
         """Record a problem of this rule."""
         self.diags.append(Diagnostic(position, message, hint, self.rule_id))
 
 
 def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
-    """The rule files named by `paths`, each once, and a diagnostic per path that is missing."""
+    """The rule files named by `paths`, each once, and a diagnostic per path that is missing or
+    not a regular file (also for a *.yaml / *.yml in a folder that is a FIFO, a device...)."""
     files: dict[Path, Path] = {}
     diagnostics: list[Diagnostic] = []
     for path in map(Path, paths):
         found: list[Path] = []
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml") and p.is_file()
-            )
-            if not found:
+        kind = yaml_source.file_kind(path)
+        if kind == "folder":
+            found, problems = _rule_files(path)
+            diagnostics += problems
+            if not found and not problems:
                 diagnostics.append(
                     Diagnostic(
                         Position(str(path), 1, 1),
@@ -181,20 +195,50 @@ def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
                         "name a folder of rules",
                     )
                 )
-        elif path.exists():
+        elif kind == "file":
             found = [path]
+        elif kind != "missing":
+            diagnostics.append(yaml_source.not_regular(path, kind))
         else:
-            siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
             diagnostics.append(
                 Diagnostic(
                     Position(str(path), 1, 1),
                     "no such file or folder",
-                    _suggest(path.name, siblings, "check the path"),
+                    _suggest(path.name, _siblings(path), "check the path"),
                 )
             )
         for file in found:
             files.setdefault(file.resolve(), file)
     return list(files.values()), diagnostics
+
+
+def _rule_files(folder: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """Every *.yaml / *.yml below `folder` that is a regular file, sorted; and the others."""
+    try:
+        named = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+    except OSError as exc:
+        where = Position(str(folder), 1, 1)
+        return [], [Diagnostic(where, f"cannot read the folder: {exc.strerror or exc}")]
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in named:
+        kind = yaml_source.file_kind(path)
+        if kind == "file":
+            found.append(path)
+        elif kind == "missing":  # a broken symbolic link
+            problems.append(Diagnostic(Position(str(path), 1, 1), "no such file or folder",
+                                       "this is a symbolic link to nothing: fix or remove it"))
+        elif kind != "folder":  # a folder named *.yaml is searched like any other
+            problems.append(yaml_source.not_regular(path, kind))
+    return found, problems
+
+
+def _siblings(path: Path) -> list[str]:
+    """The names next to a missing path, for a suggestion (none if its folder is unreadable)."""
+    try:
+        return [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+    except OSError:
+        return []
 
 
 def _unique(rules: list[Rule], diags: list[Diagnostic]) -> tuple[list[Rule], list[Diagnostic]]:
@@ -216,72 +260,50 @@ def _unique(rules: list[Rule], diags: list[Diagnostic]) -> tuple[list[Rule], lis
 
 
 def _load_one(path: Path) -> tuple[list[Rule], list[Diagnostic]]:
-    """The rules of one file, or a single diagnostic when it is not readable YAML."""
-    start = Position(str(path), 1, 1)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [Diagnostic(start, "the file is not UTF-8 text", "save it as UTF-8")]
-    except OSError as exc:
-        return [], [Diagnostic(start, f"cannot read the file: {exc.strerror}")]
-    yaml = YAML(typ="rt")  # round-trip: plain data only; a tag never builds a Python object
-    yaml.preserve_quotes = True
-    yaml.allow_duplicate_keys = False
+    """The rules of one file, and a diagnostic for each part that cannot be read."""
+    text = yaml_source.read_text(path)
+    if isinstance(text, Diagnostic):
+        return [], [text]
     if _COMMA not in text:
         text = _MATRIX.sub(lambda m: m.group(0).replace(",", _COMMA), text)
-    try:
-        doc = yaml.load(text)
-    except YAMLError as exc:
-        return [], [_yaml_diagnostic(str(path), text, exc)]
-    return _read_document(doc, _Ctx(str(path), start, text.splitlines()))
+    loaded = yaml_source.load(text, str(path))
+    ctx = _Ctx(str(path), Position(str(path), 1, 1), yaml_source.split_lines(text))
+    rules, diagnostics = _read_document(loaded, ctx)
+    restored = [replace(d, message=_restore(d.message)) for d in diagnostics]
+    return rules, sorted(restored, key=lambda d: (d.position.line, d.position.column))
 
 
-def _yaml_diagnostic(file: str, text: str, exc: YAMLError) -> Diagnostic:
-    """One diagnostic for a YAML error: where, what, and what to write instead."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
-    problem = _restore(str(getattr(exc, "problem", None) or exc))
-    if isinstance(exc, DuplicateKeyError):
-        return Diagnostic(where, problem, "write each key once per rule")
-    if isinstance(exc, ReaderError):
-        before = text[: exc.position]
-        where = Position(file, before.count("\n") + 1, len(before.rsplit("\n", 1)[-1]) + 1)
-        return Diagnostic(
-            where,
-            f"invalid YAML: character #x{exc.character:04x} is not allowed",
-            "remove the control character",
-        )
-    if "escape" in problem:
-        hint = "in double quotes a backslash is an escape: write LaTeX claims in single quotes"
-    elif "'\\t'" in problem:
-        hint = "indent with spaces, not tabs"
-    elif "block" in problem:
-        hint = "indent every key of a rule to the same column, with spaces"
-    else:
-        hint = _QUOTE_HINT
-    context = getattr(exc, "context", None)
-    return Diagnostic(
-        where, f"invalid YAML: {problem}" + (f" ({context})" if context else ""), hint
-    )
-
-
-def _read_document(doc: Any, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
+def _read_document(loaded: yaml_source.Loaded, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
     """The rules under the top-level `rules:` key, and what is wrong around them."""
-    if not isinstance(doc, Mapping) or _own_tag(doc):
-        what = "empty" if doc is None else f"{_describe(doc)}, not a mapping with the key `rules`"
-        return [], [Diagnostic(ctx.base, f"the file is {what}", _TOP_HINT)]
-    for key in doc:
-        if key != "rules":
-            ctx.error(ctx.at(doc, key, of_key=True), f"unknown top-level key '{key}'", _TOP_HINT)
-    items = doc.get("rules")
-    if not isinstance(items, CommentedSeq) or _own_tag(items):
-        where = ctx.at(doc, "rules") if "rules" in doc else ctx.base
-        ctx.error(where, f"`rules` is {_describe(items)}, not a list of rules", _TOP_HINT)
-        return [], ctx.diags
+    doc = loaded.document
+    ctx.diags += loaded.problems
+    if loaded.entries is None:  # the document was read as a whole
+        if not isinstance(doc, Mapping) or _own_tag(doc):
+            what = f"{_describe(doc)}, not a mapping with the key `rules`"
+            what = "empty" if doc is None else what
+            return [], [Diagnostic(ctx.base, f"the file is {what}", _TOP_HINT)]
+        items = doc.get("rules")
+        if not isinstance(items, CommentedSeq) or _own_tag(items):
+            _top_level_keys(doc, ctx)
+            where = ctx.at(doc, "rules") if "rules" in doc else ctx.base
+            ctx.error(where, f"`rules` is {_describe(items)}, not a list of rules", _TOP_HINT)
+            return [], ctx.diags
+        entries = [
+            yaml_source.Entry(Position(ctx.file, line + 1, col + 1), item)
+            for index, item in enumerate(items)
+            for line, col in [items.lc.item(index)]
+        ]
+    else:  # recovered rule by rule: `doc` is the file without its rules (or None)
+        entries = list(loaded.entries)
+    if isinstance(doc, Mapping):
+        _top_level_keys(doc, ctx)
     rules: list[Rule] = []
-    for index, item in enumerate(items):
-        line, col = items.lc.item(index)
-        rule_ctx = _Ctx(ctx.file, Position(ctx.file, line + 1, col + 1), ctx.lines)
+    for index, entry in enumerate(entries):
+        if entry.problem is not None:
+            ctx.diags.append(entry.problem)
+            continue
+        rule_ctx = _Ctx(ctx.file, entry.position, ctx.lines)
+        item = entry.value
         if tag := _own_tag(item):
             rule_ctx.error(
                 rule_ctx.base,
@@ -296,8 +318,17 @@ def _read_document(doc: Any, ctx: _Ctx) -> tuple[list[Rule], list[Diagnostic]]:
             )
         elif (rule := _parse_rule(item, rule_ctx)) is not None:
             rules.append(rule)
-        ctx.diags += sorted(rule_ctx.diags, key=lambda d: (d.position.line, d.position.column))
+        ctx.diags += rule_ctx.diags
     return rules, ctx.diags
+
+
+def _top_level_keys(doc: Mapping[Any, Any], ctx: _Ctx) -> None:
+    """A diagnostic for each top-level key other than `rules`."""
+    for key in doc:
+        if key != "rules":
+            ctx.error(
+                ctx.at(doc, key, of_key=True), f"unknown top-level key {_shown(key)}", _TOP_HINT
+            )
 
 
 def _parse_rule(node: Mapping[Any, Any], ctx: _Ctx) -> Rule | None:
@@ -316,10 +347,9 @@ def _parse_rule(node: Mapping[Any, Any], ctx: _Ctx) -> Rule | None:
     rule_id = _read_id(node, ctx)
     for key in node:
         if not (isinstance(key, str) and key in FIELDS):
-            hint = _suggest(
-                _ALIASES.get(str(key).lower(), str(key)), FIELDS, "allowed: " + ", ".join(FIELDS)
-            )
-            ctx.error(ctx.at(node, key, of_key=True), f"unknown key '{key}' in a rule", hint)
+            name = key.lower() if isinstance(key, str) else ""
+            hint = _suggest(_ALIASES.get(name, name), FIELDS, "allowed: " + ", ".join(FIELDS))
+            ctx.error(ctx.at(node, key, of_key=True), f"unknown key {_shown(key)} in a rule", hint)
     fields: dict[str, Any] = _read_form(node, ctx)
     fields.update(
         symbols=_read_symbols(node, ctx),
@@ -355,8 +385,8 @@ def _read_id(node: Mapping[Any, Any], ctx: _Ctx) -> str | None:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "rule-1"
         ctx.error(
             ctx.at(node, "id"),
-            f"id '{text}' is not a valid id",
-            f"use letters, digits, '.', '_', '-', e.g. '{slug}'",
+            f"id {_shown(text)} is not a valid id",
+            f"use letters, digits, '.', '_', '-', e.g. '{slug[:_SHOWN]}'",
         )
         return None
     return text
@@ -405,10 +435,20 @@ def _read_symbols(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[SymbolDecl, ...]:
         text = _plain(raw)
         match = _DECL.fullmatch(_restore(text)) if isinstance(text, str) else None
         kind, *parts = [group for group in match.groups() if group] if match else ["?"]
+        numbers = [d for d in parts if d.isdigit()]
+        if big := [d for d in numbers if len(d.lstrip("0")) > 2 or int(d) > limits.MAX_DIMENSION]:
+            ctx.error(
+                where,
+                f"symbol {_shown(name, quote=False)}: a dimension written as a number is at most "
+                f"{limits.MAX_DIMENSION}, not {_shown(big[0], quote=False)}",
+                _DIM_HINT,
+            )
+            continue
         dims = tuple(int(d) if d.isdigit() else d for d in parts)
         if match is None or 0 in dims:
-            shown = f"'{_restore(text)}'" if isinstance(text, str) else _describe(text)
-            ctx.error(where, f"symbol {name}: {shown} is not a shape", _DECL_HINT)
+            shown = _shown(_restore(text)) if isinstance(text, str) else _describe(text)
+            ctx.error(where, f"symbol {_shown(name, quote=False)}: {shown} is not a shape",
+                      _DECL_HINT)
         else:
             decls.append(SymbolDecl(name, kind, dims))
     return tuple(decls)
@@ -423,14 +463,14 @@ def _read_assume(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[tuple[str, tuple[s
         if names is None:
             ctx.error(
                 where,
-                f"assume {name}: {_describe(raw)}, not a list of names",
-                f"write {name}: [symmetric]; {known}",
+                f"assume {_shown(name, quote=False)}: {_describe(raw)}, not a list of names",
+                f"write {_shown(name, quote=False)}: [symmetric]; {known}",
             )
             continue
         for bad in (a for a in names if a not in model.ASSUMPTIONS):
             ctx.error(
                 where,
-                f"unknown assumption '{bad}' for {name}",
+                f"unknown assumption {_shown(bad)} for {_shown(name, quote=False)}",
                 _suggest(bad.lower(), model.ASSUMPTIONS, known),
             )
         found.append((name, tuple(dict.fromkeys(names))))
@@ -457,7 +497,7 @@ def _entries(
         else:
             ctx.error(
                 ctx.at(table, name, of_key=True),
-                f"{field}: '{name}' is not a name",
+                f"{field}: {_shown(name)} is not a name",
                 "a name is one word without spaces, e.g. A, x, W1, b_2, λ",
             )
     return entries
@@ -482,7 +522,7 @@ def _choice(node: Mapping[Any, Any], key: str, enum: type[_E], ctx: _Ctx) -> _E 
         return None if text is None else enum(text)
     ctx.error(
         ctx.at(node, key),
-        f"`{key}` is '{text}', not {' or '.join(names)}",
+        f"`{key}` is {_shown(text)}, not {' or '.join(names)}",
         _suggest(text.lower(), names, "write " + " or ".join(names)),
     )
     return None
@@ -493,18 +533,20 @@ def _text(node: Mapping[Any, Any], key: str, ctx: _Ctx, *, number_ok: bool = Fal
     if key not in node:
         return None
     value = _plain(node[key])
-    if number_ok and isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = ctx.number_text(node, key) or _number(value)
+        if number_ok and number is not None:
+            value = number  # as written: `1e-3` stays `1e-3`, and positions in it stay right
     if isinstance(value, str) and value.strip():
         return _restore(value.rstrip("\n"))
     if isinstance(value, str) or value is None:
         ctx.error(ctx.at(node, key), f"`{key}` is empty", f"write the {key} after '{key}:'")
     else:
-        example = value if isinstance(value, int | float) else "..."
         ctx.error(
             ctx.at(node, key),
-            f"`{key}` is {_describe(value)}, not a string",
-            f'quote it: {key}: "{example}"',
+            f"`{key}` is {_describe(value, number)}, not a string",
+            f'quote it: {key}: "{(number or "...")[:_SHOWN]}"',
         )
     return None
 
@@ -540,13 +582,22 @@ def _own_tag(value: Any) -> str | None:
 
 
 def _bad_tag(value: Any) -> str | None:
-    """The first explicit YAML tag in this value or anything inside it."""
-    if tag := _own_tag(value):
-        return tag
-    children = list(value.values()) if isinstance(value, Mapping) else value
-    if not isinstance(children, list):
-        return None
-    return next((tag for tag in map(_bad_tag, children) if tag), None)
+    """The first explicit YAML tag in this value or anything inside it (keys too). Iterative,
+    and each node object is visited once: aliases share nodes, and a value can be deep."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if tag := _own_tag(item):
+            return tag
+        if isinstance(item, Mapping):
+            stack += reversed([part for pair in item.items() for part in pair])
+        elif isinstance(item, list | tuple):
+            stack += reversed(item)
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -559,19 +610,41 @@ def _restore(text: str) -> str:
     return text.replace(_COMMA, ",")
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, number: str | None = None) -> str:
     """`a number (3)`, `a list`, `tagged !!python/...` ... for messages."""
     if tag := _own_tag(value):
         return f"tagged {tag} (tags are not allowed)"
     if value is None or isinstance(value, bool):
         return "empty" if value is None else "a boolean"
     if isinstance(value, int | float):
-        return f"a number ({value})"
-    names = {Mapping: "a mapping", list: "a list", str: "a string"}
+        number = number or _number(value)
+        return f"a number ({number[:_SHOWN]})" if number else "a number"
+    names = {Mapping: "a mapping", list: "a list", tuple: "a list", str: "a string"}
     return next((n for t, n in names.items() if isinstance(value, t)), f"a {type(value).__name__}")
+
+
+def _number(value: int | float) -> str | None:
+    """A number as text; None for an int too long for `str` (Python's digit limit)."""
+    try:
+        return str(value)
+    except ValueError:
+        return None
+
+
+def _shown(value: Any, *, quote: bool = True) -> str:
+    """A name or text from the file, for a message: quoted, and cut short when long."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = _number(value) or "a long number"
+    if not isinstance(value, str):
+        return f"({_describe(value)})"
+    text = _restore(value)
+    text = text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+    return f"'{text}'" if quote else text
 
 
 def _suggest(name: str, choices: Sequence[str], otherwise: str) -> str:
     """`did you mean 'x'?` for the closest of `choices`, else `otherwise`."""
+    if len(name) > 2 * _SHOWN:
+        return otherwise
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else otherwise

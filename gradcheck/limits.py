@@ -8,8 +8,12 @@ from __future__ import annotations
 # of rules a second (and twice when a file is recovered rule by rule), using ~150 MB per MiB:
 # 1 MiB is some 9,000 rules, read in about 10 s; the bundled files are under 10 KB each.
 MAX_FILE_BYTES = 1024 * 1024
-# Nesting of YAML collections (a rule needs three or four levels).
+# Nesting of YAML collections, aliases expanded (a rule file needs five levels: the file,
+# `rules`, a rule, `assume`, a list of assumptions).
 MAX_YAML_DEPTH = 32
+# Rules of one file reported unreadable when it is read rule by rule (each costs a parse of
+# its own); past it the rest of that file is not read.
+MAX_UNREADABLE_RULES = 100
 # Nodes reachable through YAML aliases (`*a`), counted with repetition: bounds "billion laughs".
 MAX_YAML_ALIAS_NODES = 10_000
 # Characters of one expression (a claim, an `f` or a right-hand side).

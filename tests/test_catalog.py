@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck import catalog
+from gradcheck import catalog, limits
 from gradcheck.catalog import bundled_catalog, load_file, load_paths, rule_from_claim, select
 from gradcheck.model import Expect, Kind, Layout, Position, Rule, SymbolDecl
 
@@ -545,30 +545,15 @@ def test_bundled_catalog_in_a_checkout_is_the_top_level_rules_folder() -> None:
     assert bundled_catalog() == Path(catalog.__file__).resolve().parent.parent / "rules"
 
 
-def test_a_non_editable_install_ships_the_catalog(tmp_path: Path) -> None:
-    """`pip install .` (not editable) must still find rules/ inside the installed package."""
-    repo = Path(catalog.__file__).resolve().parent.parent
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(repo)],
-        check=True, capture_output=True, cwd=tmp_path,
-    )
-    code = ("from gradcheck.catalog import bundled_catalog; p = bundled_catalog(); "
-            "print(p); assert (p / 'seed.yaml').is_file(), p")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)})
-    assert result.returncode == 0, result.stderr
-    assert str(target) in result.stdout
-
-
 def test_bundled_catalog_is_a_folder() -> None:
     assert bundled_catalog().is_dir()
 
 
 # ---- a property: any declared shape reads back ----
 
-dims = st.one_of(st.integers(1, 99), st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,3}", fullmatch=True))
+dims = st.one_of(
+    st.integers(1, limits.MAX_DIMENSION),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,3}", fullmatch=True))
 names = st.from_regex(r"[A-Za-zα-ω][A-Za-z0-9_]{0,3}", fullmatch=True)
 
 
