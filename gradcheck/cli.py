@@ -196,6 +196,29 @@ TimeoutOpt = Annotated[
         help="Time limit of the symbolic proof of each rule (0: none).",
     ),
 ]
+AssumeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--assume",
+        metavar="SYMBOL:PROP[,PROP]",
+        help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
+    ),
+]
+SymbolOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--symbol",
+        metavar="NAME:DECL",
+        help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable).",
+    ),
+]
+LayoutOpt = Annotated[
+    Layout,
+    typer.Option(
+        "--layout",
+        help="Denominator: ∇_x f has the shape of x. Numerator: its transpose, the Jacobian.",
+    ),
+]
 DiagnoseOpt = Annotated[
     bool,
     typer.Option(
@@ -256,29 +279,9 @@ def check(
     claim: Annotated[
         str, typer.Argument(metavar="CLAIM", help="A one-line claim, e.g. '∇_x (A x) = A^T'.")
     ],
-    assume: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--assume",
-            metavar="SYMBOL:PROP[,PROP]",
-            help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
-        ),
-    ] = None,
-    layout: Annotated[
-        Layout,
-        typer.Option(
-            "--layout",
-            help="Denominator: ∇_x f has the shape of x. Numerator: its transpose, the Jacobian.",
-        ),
-    ] = Layout.DENOMINATOR,
-    symbol: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--symbol",
-            metavar="NAME:DECL",
-            help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable).",
-        ),
-    ] = None,
+    assume: AssumeOpt = None,
+    layout: LayoutOpt = Layout.DENOMINATOR,
+    symbol: SymbolOpt = None,
     fmt: FormatOpt = Format.TABLE,
     seed: SeedOpt = _DEFAULTS.seed,
     examples: ExamplesOpt = _DEFAULTS.examples,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import _parse_assume, _parse_symbols, app
+from .cli import AssumeOpt, LayoutOpt, SymbolOpt, _parse_assume, _parse_symbols, app
 from .derivation import Derived
 from .model import Layout, Options
 
@@ -34,22 +34,6 @@ FormatOpt = Annotated[
         "that computes it) or json (every spelling and the verdict).",
     ),
 ]
-AssumeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--assume",
-        metavar="SYMBOL:PROP[,PROP]",
-        help="An assumption, e.g. A:symmetric or A:spd,diagonal (repeatable).",
-    ),
-]
-SymbolOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--symbol",
-        metavar="NAME:DECL",
-        help="A shape, e.g. A:matrix(m, n), x:vector(n), s:scalar (repeatable).",
-    ),
-]
 
 
 @app.command()
@@ -65,13 +49,7 @@ def derive(
     differential: Annotated[
         bool, typer.Option("--differential", help="The differential df instead of the gradient.")
     ] = False,
-    layout: Annotated[
-        Layout,
-        typer.Option(
-            "--layout",
-            help="Denominator: ∇_x f has the shape of x. Numerator: its transpose, the Jacobian.",
-        ),
-    ] = Layout.DENOMINATOR,
+    layout: LayoutOpt = Layout.DENOMINATOR,
     assume: AssumeOpt = None,
     symbol: SymbolOpt = None,
     fmt: FormatOpt = DeriveFormat.UNICODE,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import _parse_assume, _parse_symbols, app
+from .cli import AssumeOpt, LayoutOpt, SymbolOpt, _parse_assume, _parse_symbols, app
 from .model import Counterexample, Layout, Options, Report, Rule, Verdict
 
 PathsOpt = Annotated[
@@ -35,29 +35,9 @@ def explain(
         ),
     ],
     path: PathsOpt = None,
-    assume: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--assume",
-            metavar="SYMBOL:PROP[,PROP]",
-            help="For a claim: an assumption, e.g. A:symmetric (repeatable).",
-        ),
-    ] = None,
-    layout: Annotated[
-        Layout,
-        typer.Option(
-            "--layout",
-            help="For a claim. Denominator: ∇_x f has the shape of x. Numerator: its transpose.",
-        ),
-    ] = Layout.DENOMINATOR,
-    symbol: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--symbol",
-            metavar="NAME:DECL",
-            help="For a claim: a shape, e.g. A:matrix(m, n) (repeatable).",
-        ),
-    ] = None,
+    assume: AssumeOpt = None,
+    layout: LayoutOpt = Layout.DENOMINATOR,
+    symbol: SymbolOpt = None,
     fmt: Annotated[
         ExplainFormat,
         typer.Option("--format", help="table to read, json for programs."),
