@@ -8,6 +8,7 @@ import keyword
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -117,17 +118,7 @@ def test_torch_output_pasted_into_a_file_matches_autograd(
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    problem = structured(f, wrt, kind, assume=assume)
-    for seed in range(3):
-        sizes = {d: 2 + (i + seed) % 3 for i, d in enumerate(problem.dims)}
-        sample = sample_point(problem, sizes, seed)
-        values = {k: torch.tensor(v) for k, v in sample.values.items()}
-        direction = torch.tensor(sample.direction)
-        args = [values[name] for name in problem.shapes]
-        if kind == "differential":
-            args.append(direction)
-        expected = true_derivative(problem, values, sizes, direction)
-        assert torch.allclose(module.derivative(*args), expected, atol=1e-9, rtol=1e-7)
+    _agrees_with_autograd(module.derivative, structured(f, wrt, kind, assume=assume), kind, 3)
 
 
 # ----- proofs for all sizes -----
@@ -314,8 +305,13 @@ def _matches_autograd(text: str, problem: Problem, kind: str) -> None:
     exec(compile(text, "<generated>", "exec"), namespace)  # our own generated code only
     derivative = namespace["derivative"]
     assert callable(derivative)
-    for seed in range(2):
-        sizes = {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)}
+    _agrees_with_autograd(derivative, problem, kind, 2)
+
+
+def _agrees_with_autograd(derivative: Any, problem: Problem, kind: str, points: int) -> None:
+    """The generated function equals autograd's derivative at `points` sample points."""
+    for seed in range(points):
+        sizes = {d: 2 + (i + seed) % points for i, d in enumerate(problem.dims)}
         sample = sample_point(problem, sizes, seed)
         values = {k: torch.tensor(v) for k, v in sample.values.items()}
         direction = torch.tensor(sample.direction)
