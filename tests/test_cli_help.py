@@ -86,13 +86,18 @@ def test_version_is_instant() -> None:
     assert result == {"code": 0, "output": f"gradcheck {__version__}\n", "heavy": []}
 
 
-def test_import_gradcheck_is_light() -> None:
-    code = ("import sys, gradcheck; print(gradcheck.__version__); "
-            f"print([m for m in {HEAVY!r} + ('gradcheck.api',) if m in sys.modules])")
+def _python(code: str) -> str:
+    """What `python -c code` prints, run from the checkout."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=ROOT, check=True, timeout=60)
-    assert done.stdout.splitlines()[-1] == "[]"
+    return done.stdout
+
+
+def test_import_gradcheck_is_light() -> None:
+    code = ("import sys, gradcheck; print(gradcheck.__version__); "
+            f"print([m for m in {HEAVY!r} + ('gradcheck.api',) if m in sys.modules])")
+    assert _python(code).splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -119,7 +124,4 @@ def test_python_dash_m_gradcheck_help() -> None:
 def test_report_modules_import_only_rich_and_model() -> None:
     code = ("import sys, gradcheck.report.table, gradcheck.report.json_report; "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=ROOT, check=True, timeout=60)
-    assert done.stdout.strip() == "[]"
+    assert _python(code).strip() == "[]"

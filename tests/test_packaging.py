@@ -47,14 +47,18 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return src
 
 
+def _pip(cwd: Path, command: str, *args: str) -> None:
+    """`pip COMMAND --quiet --no-deps ARGS...`, which must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", command, "--quiet", "--no-deps", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("wheelhouse")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", str(dist), str(source)],
-        capture_output=True, text=True, cwd=source, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    _pip(source, "wheel", "--no-build-isolation", "-w", str(dist), str(source))
     (built,) = dist.glob("gradcheck-*.whl")
     return built
 
@@ -69,11 +73,7 @@ def names(wheel: Path) -> set[str]:
 def target(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel installed, not editable, into a folder of its own."""
     folder = tmp_path_factory.mktemp("site")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-         "--target", str(folder), str(wheel)],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    _pip(folder, "install", "--no-compile", "--target", str(folder), str(wheel))
     return folder
 
 
