@@ -13,8 +13,8 @@ Each mutant is a wrong rule whose tags carry the mutation that made it (`mutatio
 the category of mistake the diagnosis must name (`category:NAME`). A mutant counts as right
 when its verdict is `fails` and `diagnosis.category` is that category; its suggestion counts
 as confirmed when `diagnosis.confirmed` is true (the suggested formula was itself verified as
-holding). Runs `gradcheck.verdicts.verify_rule` in forked workers with `Options(jobs=J, examples=30)`;
-results do not depend on the number of jobs.
+holding). Runs `gradcheck.verdicts.verify_rule` in forked workers with
+`Options(jobs=J, examples=30)`; results do not depend on the number of jobs.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def run(path: Path, keyword: str | None, every: int, jobs: int) -> tuple[list[di
     rows = []
     for rule, verdict in zip(rules, verdicts, strict=True):
         d = verdict.diagnosis
-        got = d.category if d is not None else f"({verdict.status.value})"
+        got = d.category.value if d is not None else f"({verdict.status.value})"
         expected = tag(rule, "category")
         rows.append(
             {

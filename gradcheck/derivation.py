@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .errors import RuleError
 from .model import Diagnostic, Options, Status, Verdict
@@ -42,7 +42,8 @@ def derive(
     from .catalog import rule_from_fields
     from .lang.printer import ascii_text, latex, unicode
     from .problem import compile_rule
-    from .verdicts import ill_formed, verify_rule
+    from .readback import as_parsed
+    from .verdicts import ill_formed, verdict_for
 
     fields = {"id": "derived", "f": f, "wrt": wrt, kind: "0", "layout": layout}
     rule, diagnostics = rule_from_fields(fields, assume=assume, symbols=symbols, file="<f>")
@@ -57,8 +58,12 @@ def derive(
     except Unsupported as err:
         return Derived(error=f"cannot derive this in closed form: {err}")
     ast = derivation.ast
-    claimed = replace(rule, rhs=ascii_text(ast), id="derived")
-    verdict = verify_rule(claimed, options or Options())
+    try:  # the formula is checked as the claim, as if typed in
+        claimed = problem.retarget(claim=as_parsed(ast))
+    except RuleError as err:
+        verdict = ill_formed(rule, err)
+    else:
+        verdict = verdict_for(rule, claimed, options or Options())
     texts = {
         "unicode": unicode(ast),
         "latex": latex(ast),

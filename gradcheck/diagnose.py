@@ -6,58 +6,64 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import assert_never
 
+from .assumptions import TABLE, SymbolShape, proposals
+from .checking import check_problem
 from .lang.ast import Call, Node, Num, Sym, walk
 from .lang.printer import ascii_text, unicode
-from .model import Diagnosis, Kind, Layout, Options, Rule, Status
-from .problem import Problem, compile_rule
+from .model import Category, Diagnosis, Kind, Layout, Options, Rule
+from .problem import Problem
+from .readback import as_parsed
 
-SQUARE_ASSUMPTIONS = ("symmetric", "orthogonal", "diagonal", "spd")
-VECTOR_ASSUMPTIONS = ("probability", "positive")
+# The assumptions a diagnosis proposes, in the order it tries them (the first that holds wins).
+SQUARE_ASSUMPTIONS = proposals(SymbolShape.SQUARE)
+VECTOR_ASSUMPTIONS = proposals(SymbolShape.VECTOR)
 
 
 @dataclass(frozen=True)
 class Repair:
-    """A candidate fix: the category it stands for, a sentence, and the repaired rule."""
+    """A candidate fix: the category it stands for, a sentence, and what it changes: the rule's
+    layout or assumptions (`rule`: the rule so declared, its texts unchanged) or the claim."""
 
-    category: str
+    category: Category
     detail: str
-    rule: Rule
+    rule: Rule | None = None
+    claim: Node | None = None
+
+    def applied(self, problem: Problem) -> Problem | None:
+        """The repaired problem, or None when the repair does not even type."""
+        if self.claim is not None:
+            return _with_claim(problem, self.claim)
+        assert self.rule is not None
+        try:
+            return problem.retarget(layout=self.rule.layout, assume=self.rule.assume)
+        except Exception:  # a repair that does not even type is simply not the fix
+            return None
 
 
-def _holds(rule: Rule, options: Options) -> bool:
-    """The repaired rule passes the same checks as any rule (numeric first: it is cheaper)."""
+def _holds(problem: Problem | None, options: Options) -> bool:
+    """The repaired problem passes the same checks as any rule (numeric first: it is cheaper)."""
     from .numeric import search
-    from .verdicts import verify_rule
 
-    try:
-        problem = compile_rule(rule)
-    except Exception:  # a repair that does not even type is simply not the fix
-        return False
-    if problem.shape_note:
+    if problem is None or problem.shape_note:
         return False
     quick = search(problem, replace(options, examples=min(options.examples, 20)), shrink=False)
     if quick.counterexample is not None or quick.examples == 0:
         return False
-    return verify_rule(rule, replace(options, diagnose=False)).status in (
-        Status.HOLDS,
-        Status.HOLDS_NUMERIC,
-    )
+    try:
+        return check_problem(problem, replace(options, diagnose=False)).holds
+    except Exception:  # as a rule whose check fails: an `error`, so not the fix
+        return False
 
 
-def _with_claim(rule: Rule, problem: Problem, claim: Node) -> Rule:
-    """The rule with its claim replaced (as structured text, so any spelling round-trips)."""
-    f_text = ascii_text(problem.f)
-    return replace(
-        rule,
-        claim=None,
-        f=f_text,
-        wrt=problem.wrt,
-        kind=problem.kind,
-        rhs=ascii_text(claim),
-        positions=(),
-        quoted=frozenset(),
-    )
+def _with_claim(problem: Problem, claim: Node) -> Problem | None:
+    """The problem with a built claim, read as if it were typed in (readback.as_parsed), or
+    None when that claim does not type."""
+    try:
+        return problem.retarget(claim=as_parsed(claim))
+    except Exception:  # a repair that does not even type is simply not the fix
+        return None
 
 
 def _scale_of(problem: Problem) -> Fraction | None:
@@ -70,9 +76,9 @@ def _scale_of(problem: Problem) -> Fraction | None:
     ratios: list[float] = []
     # mixed sizes first (they show a transpose), then equal ones: log det(XᵀX) is defined only
     # where X is tall, and a point where an inverted matrix is singular says nothing
-    plans = [
-        {d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)} for seed in (1, 2)
-    ] + [{d: n for d in problem.dims} for n in (2, 3)]
+    plans = [{d: 2 + (i + seed) % 2 for i, d in enumerate(problem.dims)} for seed in (1, 2)] + [
+        {d: n for d in problem.dims} for n in (2, 3)
+    ]
     for seed, sizes in itertools.product(range(1, 4), plans):
         if len(ratios) == 2:
             break
@@ -183,44 +189,40 @@ def _candidates(rule: Rule, problem: Problem) -> Iterator[Repair]:
     if problem.kind is Kind.JACOBIAN:
         other = Layout.NUMERATOR if problem.layout is Layout.DENOMINATOR else Layout.DENOMINATOR
         yield Repair(
-            "layout",
+            Category.LAYOUT,
             f"the claim holds in {other.value} layout, not in this rule's "
             f"{problem.layout.value} layout",
-            replace(rule, layout=other),
+            rule=replace(rule, layout=other),
         )
     for alt in _inverse_toggles(claim):
-        yield Repair("inverse", f"{_inverse_text(claim, alt)}", _with_claim(rule, problem, alt))
+        yield Repair(Category.INVERSE, f"{_inverse_text(claim, alt)}", claim=alt)
     for alt in _swaps(claim):
-        yield Repair(
-            "inverse",
-            f"a wrong order of factors: {unicode(alt)} holds",
-            _with_claim(rule, problem, alt),
-        )
+        yield Repair(Category.INVERSE, f"a wrong order of factors: {unicode(alt)} holds", claim=alt)
     yield Repair(
-        "transposed",
+        Category.TRANSPOSED,
         "the claim is the transpose of the derivative",
-        _with_claim(rule, problem, Call("T", (claim,))),
+        claim=Call("T", (claim,)),
     )
     terms = _terms(claim)
     for i, (sign, term) in enumerate(terms if len(terms) > 1 else []):
         fixed = [*terms[:i], (sign, Call("T", (term,))), *terms[i + 1 :]]
         yield Repair(
-            "transposed",
+            Category.TRANSPOSED,
             f"the term {unicode(term)} should be transposed",
-            _with_claim(rule, problem, _sum(fixed)),
+            claim=_sum(fixed),
         )
     for alt, before, after in _factor_transposes(claim):
         yield Repair(
-            "transposed",
+            Category.TRANSPOSED,
             f"the factor {unicode(before)} should be {unicode(after)}",
-            _with_claim(rule, problem, alt),
+            claim=alt,
         )
     c = _scale_of(problem)
     if c is not None:
         yield Repair(
-            "scale",
+            Category.SCALE,
             f"the claim is {_sign_text(c)} times the derivative",
-            _with_claim(rule, problem, Call("scale", (Num(1 / c), claim))),
+            claim=Call("scale", (Num(1 / c), claim)),
         )
     yield from _assumption_repairs(rule, problem)
     yield from _term_repairs(rule, problem)
@@ -275,33 +277,24 @@ def _assumption_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
             if assumption in problem.assumptions.get(name, frozenset()):
                 continue
             extended = {**assumed, name: (*assumed.get(name, ()), assumption)}
-            article = "an" if assumption[0] in "aeiou" else "a"
-            what = (
-                f"{article} {assumption} matrix"
-                if assumption in SQUARE_ASSUMPTIONS[1:]
-                else assumption
-                if assumption != "probability"
-                else "a probability vector"
-            )
+            proposal = TABLE[assumption].repair
+            assert proposal is not None  # proposals() lists only assumptions with a repair
             yield Repair(
-                "assumption",
-                f"the claim holds only if {name} is {what}",
+                Category.ASSUMPTION,
+                proposal.sentence.format(name=name),
                 replace(rule, assume=tuple(extended.items())),
             )
 
 
-def _f_alone(rule: Rule, problem: Problem) -> Problem | None:
+def _f_alone(problem: Problem) -> Problem | None:
     """The rule typed from f alone: the claim `0` takes the derivative's shape, so nothing the
-    claim needs (m = n) is joined."""
-    try:
-        return compile_rule(_with_claim(rule, problem, Num(Fraction(0))))
-    except Exception:  # f always compiles on its own; if not, fall back on the rule's shapes
-        return None
+    claim needs (m = n) is joined. (None if f does not type alone: then the rule's shapes.)"""
+    return _with_claim(problem, Num(Fraction(0)))
 
 
 def _shapes_in_f(rule: Rule, problem: Problem) -> dict[str, tuple[str | int, str | int]]:
     """The shapes f alone gives its symbols."""
-    own = _f_alone(rule, problem)
+    own = _f_alone(problem)
     return own.shapes if own else {}
 
 
@@ -326,7 +319,7 @@ def _term_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
     term = to_ast(extra if coef > 0 else -extra)
     verb = "has an extra term" if coef > 0 else "misses the term"
     fixed = Call("sub" if coef > 0 else "add", (problem.claim, term))
-    yield Repair("term", f"the claim {verb} {unicode(term)}", _with_claim(rule, problem, fixed))
+    yield Repair(Category.TERM, f"the claim {verb} {unicode(term)}", claim=fixed)
 
 
 def _ascii_spelling(rule: Rule) -> bool:
@@ -374,36 +367,55 @@ def diagnose(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
     The suggestion is the derived formula, itself verified (`confirmed`) before it is offered.
     """
     formula, confirmed, shown = _checked_suggestion(rule, problem, options)
-    category, detail = "differs", "the claim differs from the derivative"
+    category, detail = Category.DIFFERS, "the claim differs from the derivative"
     for repair in _candidates(rule, problem):
-        if _holds(repair.rule, options):
-            category, detail = repair.category, repair.detail
+        repaired = repair.applied(problem)
+        if _holds(repaired, options):
+            assert repaired is not None
+            category, detail = Category(repair.category), repair.detail
             if not formula:
-                formula, confirmed = unicode(compile_rule(repair.rule).claim), True
+                formula, confirmed = unicode(repaired.claim), True
                 shown = formula
             break
     else:
         if problem.shape_note:
-            category, detail = "shape", problem.shape_note
-    if formula and category in ("shape", "differs"):
+            category, detail = Category.SHAPE, problem.shape_note
+    if formula and not _names_the_fix(category):
         detail = f"{detail}; the derivative is {shown}"  # a sentence: in Unicode notation
     corrected = corrected_yaml(rule, problem, formula, None) if formula else ""
     return Diagnosis(category, detail, formula, corrected, confirmed=confirmed)
 
 
-def _checked_suggestion(
-    rule: Rule, problem: Problem, options: Options
-) -> tuple[str, bool, str]:
+def _names_the_fix(category: Category) -> bool:
+    """Whether a diagnosis of this category says what to change; else its detail ends with
+    the derivative itself."""
+    match category:
+        case (
+            Category.LAYOUT
+            | Category.INVERSE
+            | Category.TRANSPOSED
+            | Category.SCALE
+            | Category.ASSUMPTION
+            | Category.TERM
+        ):
+            return True
+        case Category.SHAPE | Category.DIFFERS:
+            return False
+        case _:
+            assert_never(category)
+
+
+def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple[str, bool, str]:
     """The derived formula in the rule's spelling, whether it verifies as the claim, and the
     formula in Unicode (for sentences)."""
     from .calculus.canon import Unsupported
     from .calculus.derive import derive
 
     # A claim "defined only when m = n" joins f's dimensions; derive from f's own shapes.
-    own = _f_alone(rule, problem) if problem.shape_note else None
+    own = _f_alone(problem) if problem.shape_note else None
     try:
         ast = derive(own or problem).ast
     except Unsupported:
         return "", False, ""
     text = ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
-    return text, _holds(_with_claim(rule, problem, ast), options), unicode(ast)
+    return text, _holds(_with_claim(problem, ast), options), unicode(ast)

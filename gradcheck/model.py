@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
+from typing import TYPE_CHECKING
+
+from .assumptions import DECLARABLE
+
+if TYPE_CHECKING:
+    from .lang.ast import Node
 
 
 @dataclass(frozen=True)
@@ -64,16 +70,17 @@ class ExitCode(IntEnum):
     INTERNAL = 3  # an unexpected exception outside any rule's check (pytest's INTERNAL_ERROR)
 
 
-ASSUMPTIONS = (
-    "symmetric",
-    "spd",
-    "invertible",
-    "orthogonal",
-    "diagonal",
-    "positive",
-    "probability",
-    "nonzero",
-)
+ASSUMPTIONS = DECLARABLE  # the names a rule may assume (assumptions.py has the table)
+
+
+class SymbolicStatus(str, Enum):
+    """What sympy established about a claim (`SymbolicEvidence.status`)."""
+
+    PROVED = "proved"
+    DISPROVED = "disproved"
+    TIMEOUT = "timeout"
+    UNSUPPORTED = "unsupported"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -155,14 +162,18 @@ class Counterexample:
 
 @dataclass(frozen=True)
 class SymbolicEvidence:
-    """What sympy established: `proved`, `disproved`, `timeout`, `unsupported` or `skipped`."""
+    """What sympy established, at which sizes, and why."""
 
-    status: str
+    status: SymbolicStatus
     sizes: tuple[tuple[tuple[str, int], ...], ...] = ()
     detail: str = ""
     seconds: float = 0.0
     all_sizes: bool = False  # the claim's canonical matrix form is the derived derivative's
     matrix_detail: str = ""
+
+    def __post_init__(self) -> None:
+        # A status given by its value ("proved", as JSON has it) is read as the enum member.
+        object.__setattr__(self, "status", SymbolicStatus(self.status))
 
 
 @dataclass(frozen=True)
@@ -189,15 +200,48 @@ class CrossCheck:
     detail: str = ""
 
 
+class Category(str, Enum):
+    """The kind of mistake a diagnosis names (most specific first, as the repairs are tried)."""
+
+    LAYOUT = "layout"  # the claim holds in the other layout
+    INVERSE = "inverse"  # X⁻¹ for X⁻ᵀ (or back), or the factors of a product in a wrong order
+    TRANSPOSED = "transposed"  # the claim, one term or one factor is transposed
+    SCALE = "scale"  # the claim is c times the derivative
+    ASSUMPTION = "assumption"  # the claim holds only under an assumption the rule lacks
+    TERM = "term"  # the claim misses or adds one term
+    SHAPE = "shape"  # the claim's shape is not the derivative's
+    DIFFERS = "differs"  # none of these
+
+    def __str__(self) -> str:
+        return self.value  # as written in reports and JSON, in f-strings too
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A compiled rule as it was checked (resolved ASTs and the symbols' shapes): what a
+    reporter needs to print it in any notation without compiling it again."""
+
+    kind: Kind
+    layout: Layout
+    wrt: str
+    f: Node
+    claim: Node
+    shapes: tuple[tuple[str, tuple[str | int, str | int]], ...]
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What kind of mistake a failing claim is, and what to write instead."""
 
-    category: str  # shape, layout, transposed, scale, assumption, term, inverse, differs
+    category: Category
     detail: str  # one sentence
     suggestion: str  # the right formula
     corrected: str = ""  # the corrected rule as YAML
     confirmed: bool = False  # the repaired claim was verified
+
+    def __post_init__(self) -> None:
+        # A category given by its value ("shape", as JSON has it) is read as the enum member.
+        object.__setattr__(self, "category", Category(self.category))
 
 
 @dataclass(frozen=True)
@@ -219,6 +263,7 @@ class Verdict:
     tags: tuple[str, ...] = ()
     seconds: float = 0.0
     diagnosis: Diagnosis | None = None
+    statement: Statement | None = None  # None when the rule could not be compiled
 
     @property
     def as_expected(self) -> bool:

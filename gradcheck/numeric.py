@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -16,6 +19,7 @@ from hypothesis.errors import Unsatisfiable
 
 from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, walk
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
+from .ops import OPS, PI
 from .problem import Problem
 from .strategies import Sample, from_problem
 
@@ -51,40 +55,45 @@ def _scalar(t: Tensor) -> Tensor:
     return t.reshape(1, 1)
 
 
-TORCH: dict[str, Callable[..., Tensor]] = {
-    "add": lambda a, b: _scalar_or(a, b, torch.add),
-    "sub": lambda a, b: _scalar_or(a, b, torch.sub),
-    "mul": lambda a, b: _scalar_or(a, b, torch.mul),
-    "scale": lambda a, b: _scalar_or(a, b, torch.mul),
-    "div": lambda a, b: _scalar_or(a, b, torch.div),
-    "neg": torch.neg,
-    "matmul": _matmul,
-    "pow": lambda a, b: a**b,
-    "sup": lambda a, b: a**b if a.shape == (1, 1) else torch.linalg.matrix_power(a, int(b)),
-    "matpow": lambda a, b: torch.linalg.matrix_power(a, int(b)),
-    "T": lambda a: a.T,
-    "inv": torch.linalg.inv,
-    "norm": lambda a: _scalar(torch.sqrt((a * a).sum())),
-    "fro": lambda a: _scalar(torch.sqrt((a * a).sum())),
-    "exp": torch.exp,
-    "log": torch.log,
-    "sqrt": torch.sqrt,
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tan": torch.tan,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "softplus": torch.nn.functional.softplus,
-    "abs": torch.abs,
-    "detach": lambda a: a.detach(),
-    "sum": lambda a: _scalar(a.sum()),
-    "logsumexp": lambda a: _scalar(torch.logsumexp(a.reshape(-1), dim=0)),
-    "softmax": _softmax,
-    "diag": _diag,
-    "tr": lambda a: _scalar(torch.trace(a)),
-    "det": lambda a: _scalar(torch.linalg.det(a)),
-    "logdet": lambda a: _scalar(torch.logdet(a)),
-}
+def _torch_function(dotted: str) -> Callable[[Tensor], Tensor]:
+    """The torch function a row names, dotted from `torch` (torch.nn.functional.…)."""
+    head, *path = dotted.split(".")
+    assert head == "torch", dotted
+    found: Any = functools.reduce(getattr, path, torch)
+    return cast(Callable[[Tensor], Tensor], found)
+
+
+# The torch form of every bespoke op, by kernel name (ops.py); an elementwise function is
+# the torch function its row names.
+KERNELS: Mapping[str, Callable[..., Tensor]] = MappingProxyType(
+    {
+        "add": lambda a, b: _scalar_or(a, b, torch.add),
+        "sub": lambda a, b: _scalar_or(a, b, torch.sub),
+        "mul": lambda a, b: _scalar_or(a, b, torch.mul),
+        "scale": lambda a, b: _scalar_or(a, b, torch.mul),
+        "div": lambda a, b: _scalar_or(a, b, torch.div),
+        "neg": torch.neg,
+        "matmul": _matmul,
+        "pow": lambda a, b: a**b,
+        "sup": lambda a, b: a**b if a.shape == (1, 1) else torch.linalg.matrix_power(a, int(b)),
+        "matpow": lambda a, b: torch.linalg.matrix_power(a, int(b)),
+        "T": lambda a: a.T,
+        "inv": torch.linalg.inv,
+        "norm": lambda a: _scalar(torch.sqrt((a * a).sum())),
+        "detach": lambda a: a.detach(),
+        "sum": lambda a: _scalar(a.sum()),
+        "logsumexp": lambda a: _scalar(torch.logsumexp(a.reshape(-1), dim=0)),
+        "softmax": _softmax,
+        "diag": _diag,
+        "tr": lambda a: _scalar(torch.trace(a)),
+        "det": lambda a: _scalar(torch.linalg.det(a)),
+        "logdet": lambda a: _scalar(torch.logdet(a)),
+    }
+)
+ELEMENTWISE: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
+    {row.name: _torch_function(row.torch) for row in OPS.values() if row.elementwise}
+)
+POWERS = ("pow", "sup", "matpow")  # the exponent is a number
 
 
 def evaluate(
@@ -103,6 +112,8 @@ def evaluate(
     if isinstance(node, Dir):
         assert directions is not None
         return directions[node.name]
+    if isinstance(node, Const) and node.name == PI:
+        return torch.tensor([[math.pi]], dtype=torch.float64)
     if isinstance(node, Const):
         rows, cols = (d if isinstance(d, int) else sizes[d] for d in const_dims(node))
         if node.name == "I":
@@ -111,10 +122,13 @@ def evaluate(
         return fill(rows, cols, dtype=torch.float64)
     assert isinstance(node, Call)
     args = [evaluate(a, values, sizes, directions, largest) for a in node.args]
-    if node.op in ("pow", "sup", "matpow") and isinstance(node.args[1], Num):
-        result = TORCH[node.op](args[0], float(node.args[1].value))
+    row = OPS[node.op]
+    if row.elementwise:
+        result = ELEMENTWISE[row.name](args[0])
+    elif node.op in POWERS and isinstance(node.args[1], Num):
+        result = KERNELS[row.kernel](args[0], float(node.args[1].value))
     else:
-        result = TORCH[node.op](*args)
+        result = KERNELS[row.kernel](*args)
     if largest is not None and result.numel():
         largest.append(float(result.detach().abs().max()))
     return result
@@ -134,11 +148,9 @@ def _inverted(node: Node) -> list[Node]:
     for n in walk(node):
         if not isinstance(n, Call):
             continue
-        if n.op in ("inv", "logdet"):
+        if OPS[n.op].domain in ("invertible", "posdet"):
             found.append(n.args[0])
-        elif (
-            n.op in ("pow", "sup", "matpow") and isinstance(n.args[1], Num) and n.args[1].value < 0
-        ):
+        elif n.op in POWERS and isinstance(n.args[1], Num) and n.args[1].value < 0:
             found.append(_unwrap_det(n.args[0]))
         elif n.op == "log" or (n.op == "div" and len(n.args) == 2):
             target = n.args[0] if n.op == "log" else n.args[1]

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .assumptions import TABLE, SymbolShape
 from .errors import RuleError
 from .lang.ast import Call, Const, Node, Num, Sym, directions_in, symbols_in, walk
 from .lang.parser import parse_claim, parse_expression
 from .lang.printer import ATOM, unicode
 from .lang.shapes import SCALAR, Conflict, Shape, Typer, Unifier, Var
-from .model import Kind, Layout, Rule
+from .model import Kind, Layout, Rule, Statement
 
 ResolvedDim = str | int
-SQUARE_ASSUMPTIONS = {"symmetric", "spd", "invertible", "orthogonal", "diagonal"}
+Assume = tuple[tuple[str, tuple[str, ...]], ...]
 FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "u", "v"]
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """A rule's expressions as the parser read them, before typing: what a retarget re-types."""
+
+    kind: Kind  # as written: GRADIENT stands for a Jacobian too, until the shapes say which
+    f: Node
+    wrt: str | None
+    claim: Node
+    claim_field: str  # the field the claim is in, for errors
+
+
+@dataclass(frozen=True)
 class Problem:
-    """Everything the checks need about one rule; dims are names (drawn) or fixed ints."""
+    """Everything the checks need about one rule; dims are names (drawn) or fixed ints.
+
+    `source` and `parsed` are what it was compiled from (they take no part in equality):
+    `retarget` re-types them with another claim, layout or assumptions, without parsing."""
 
     rule_id: str
     kind: Kind
@@ -34,6 +50,41 @@ class Problem:
     claim_shape: tuple[ResolvedDim, ResolvedDim]
     shape_note: str
     display: str
+    source: Rule = dataclasses.field(compare=False, repr=False)
+    parsed: Parsed = dataclasses.field(compare=False, repr=False)
+
+    def retarget(
+        self,
+        *,
+        claim: Node | None = None,
+        layout: Layout | None = None,
+        assume: Assume | None = None,
+    ) -> Problem:
+        """The problem compile_rule gives for this rule with `claim` (an AST as the parser
+        gives it: see `readback.as_parsed` for a built one), `layout` or `assume` instead, and
+        the same variable (a differential's claim `0` names no direction); f is typed again,
+        not parsed. Raises RuleError as compile_rule would."""
+        rule = dataclasses.replace(
+            self.source,
+            layout=self.source.layout if layout is None else layout,
+            assume=self.source.assume if assume is None else assume,
+        )
+        parsed = dataclasses.replace(
+            self.parsed, wrt=self.wrt, claim=self.parsed.claim if claim is None else claim
+        )
+        return _type_problem(rule, parsed)
+
+    def with_layout(self, layout: Layout) -> Problem:
+        return self.retarget(layout=layout)
+
+    def with_assumptions(self, assume: Assume) -> Problem:
+        return self.retarget(assume=assume)
+
+    def statement(self) -> Statement:
+        """What a verdict keeps of the problem, for reporters to print it."""
+        return Statement(
+            self.kind, self.layout, self.wrt, self.f, self.claim, tuple(self.shapes.items())
+        )
 
     def size_of(self, dim: ResolvedDim, sizes: dict[str, int]) -> int:
         """The concrete value of a dimension under `sizes`."""
@@ -150,20 +201,17 @@ def _apply_assumptions(rule: Rule, typer: Typer, used: list[str]) -> dict[str, s
             )
         shape = typer.symbol(name)
         for assumption in names:
-            if assumption in SQUARE_ASSUMPTIONS:
+            needs = TABLE[assumption].shape if assumption in TABLE else SymbolShape.ANY
+            message = f"{assumption} needs a {needs.value} but {name} is {typer.u.describe(shape)}"
+            if needs is SymbolShape.SQUARE:
                 _require(
                     typer,
                     lambda s=shape: typer.u.unify(s.rows, s.cols),  # type: ignore[misc]
-                    f"{assumption} needs a square matrix but {name} is {typer.u.describe(shape)}",
+                    message,
                     f"assume.{name}",
                 )
-            if assumption == "probability" and not typer.u.is_one(shape.cols):
-                raise RuleError(
-                    f"probability needs a vector but {name} is {typer.u.describe(shape)}",
-                    0,
-                    "",
-                    f"assume.{name}",
-                )
+            if needs is SymbolShape.VECTOR and not typer.u.is_one(shape.cols):
+                raise RuleError(message, 0, "", f"assume.{name}")
         assumptions[name] = set(names)
     return assumptions
 
@@ -303,10 +351,17 @@ def display(kind: Kind, layout: Layout, wrt: str, f: Node, claim: Node) -> str:
 def compile_rule(rule: Rule) -> Problem:
     """Parse and type a rule; raises RuleError (with `field`) if it cannot be read or typed."""
     declared = {decl.name for decl in rule.symbols}
-    kind, f, wrt_text, claim, field = _parse(rule, declared)
+    return _type_problem(rule, Parsed(*_parse(rule, declared)))
+
+
+def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
+    """Type parsed expressions: the kind, shapes, shape notes, dimension names and implied
+    assumptions. compile_rule and Problem.retarget share it, so both give the same Problem."""
+    declared = {decl.name for decl in rule.symbols}
+    kind, f, claim, field = parsed.kind, parsed.f, parsed.claim, parsed.claim_field
     env = declared_env(rule)
     typer = Typer(Unifier(), env, unicode)
-    wrt = _wrt(kind, f, wrt_text, claim, env, field)
+    wrt = _wrt(kind, f, parsed.wrt, claim, env, field)
     used = list(dict.fromkeys(symbols_in(f) + symbols_in(claim) + [wrt]))
     assumptions = _apply_assumptions(rule, typer, used)
     f_field = "claim" if rule.claim is not None else "f"
@@ -357,6 +412,8 @@ def compile_rule(rule: Rule) -> Problem:
         claim_shape=(typer.u.name(claim_shape.rows, names), typer.u.name(claim_shape.cols, names)),
         shape_note=note,
         display=display(kind, rule.layout, wrt, f, claim),
+        source=rule,
+        parsed=parsed,
     )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from .assumptions import strongest_first
 from .problem import Problem
 
 Draw = Callable[[tuple[int, int]], np.ndarray]
@@ -36,29 +38,17 @@ def _away_from_zero(raw: np.ndarray, floor: float = 0.5) -> np.ndarray:
 
 
 def build_value(assumptions: frozenset[str], rows: int, cols: int, draw: Draw) -> np.ndarray:
-    """A value of shape rows × cols satisfying every one of `assumptions`, built from draws."""
-    a = assumptions
-    if "orthogonal" in a:
-        return _orthogonal(draw((rows, rows)))
-    if "diagonal" in a:
-        return np.diag(_diagonal_entries(a, draw((rows, 1))[:, 0]))
-    if "spd" in a:
-        raw = draw((rows, rows))
-        return raw @ raw.T / BOUND + 0.5 * np.eye(rows)
-    if a & {"invertible", "posdet"}:
-        return _invertible(a, rows, draw)
-    raw = draw((rows, cols))
-    if "probability" in a:
-        weights = 0.1 + np.abs(raw)
-        return weights / weights.sum()
-    if "positive" in a:
-        raw = 0.1 + np.abs(raw)
-    if "symmetric" in a:
-        raw = (raw + raw.T) / 2
-    if "nonzero" in a:
-        raw = raw.copy()
-        raw.flat[0] = _away_from_zero(np.array(raw.flat[0]))
-    return raw
+    """A value of shape rows × cols satisfying every one of `assumptions`, built from draws:
+    the strongest construction builds it whole, else every refinement adjusts a plain draw."""
+    strongest = strongest_first(assumptions)
+    for row in strongest:
+        if row.numeric in CONSTRUCTIONS:
+            return CONSTRUCTIONS[row.numeric](assumptions, rows, cols, draw)
+    value = draw((rows, cols))
+    for row in strongest:
+        if row.numeric in REFINEMENTS:
+            value = REFINEMENTS[row.numeric](value)
+    return value
 
 
 def _diagonal_entries(a: frozenset[str], entries: np.ndarray) -> np.ndarray:
@@ -86,19 +76,72 @@ def _invertible(a: frozenset[str], n: int, draw: Draw) -> np.ndarray:
     return value
 
 
-def build_direction(assumptions: frozenset[str], value: np.ndarray, draw: Draw) -> np.ndarray:
-    """A direction dX that stays inside the set the assumptions describe."""
-    raw = draw(value.shape)
-    if "orthogonal" in assumptions:
-        skew = draw((value.shape[0], value.shape[0]))
-        return value @ (skew - skew.T)
-    if "diagonal" in assumptions:
-        return np.diag(np.diag(raw))
-    if assumptions & {"symmetric", "spd"}:
-        return (raw + raw.T) / 2
-    if "probability" in assumptions:
-        return raw - raw.mean()
+def _spd(n: int, draw: Draw) -> np.ndarray:
+    raw = draw((n, n))
+    return raw @ raw.T / BOUND + 0.5 * np.eye(n)
+
+
+def _probability(raw: np.ndarray) -> np.ndarray:
+    weights = 0.1 + np.abs(raw)
+    return weights / weights.sum()
+
+
+def _nonzero(raw: np.ndarray) -> np.ndarray:
+    raw = raw.copy()
+    raw.flat[0] = _away_from_zero(np.array(raw.flat[0]))
     return raw
+
+
+Construction = Callable[[frozenset[str], int, int, Draw], np.ndarray]
+# The value builders the assumption table names (assumptions.Assumption.numeric). A
+# construction builds the whole value; it reads the other assumptions as stated (diagonal and
+# spd: positive entries).
+CONSTRUCTIONS: Mapping[str, Construction] = MappingProxyType(
+    {
+        "orthogonal": lambda a, rows, cols, draw: _orthogonal(draw((rows, rows))),
+        "diagonal": lambda a, rows, cols, draw: np.diag(
+            _diagonal_entries(a, draw((rows, 1))[:, 0])
+        ),
+        "spd": lambda a, rows, cols, draw: _spd(rows, draw),
+        "invertible": lambda a, rows, cols, draw: _invertible(a, rows, draw),
+        "probability": lambda a, rows, cols, draw: _probability(draw((rows, cols))),
+    }
+)
+# A refinement adjusts a plain draw, strongest assumption first.
+REFINEMENTS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = MappingProxyType(
+    {
+        "positive": lambda raw: 0.1 + np.abs(raw),
+        "symmetric": lambda raw: (raw + raw.T) / 2,
+        "nonzero": _nonzero,
+    }
+)
+
+
+def build_direction(assumptions: frozenset[str], value: np.ndarray, draw: Draw) -> np.ndarray:
+    """A direction dX that stays inside the set the assumptions describe (the strongest
+    structure's), else a free one."""
+    raw = draw(value.shape)
+    for row in strongest_first(assumptions):
+        if row.direction:
+            return DIRECTIONS[row.direction](value, raw, draw)
+    return raw
+
+
+def _tangent_to_orthogonal(q: np.ndarray, draw: Draw) -> np.ndarray:
+    skew = draw((q.shape[0], q.shape[0]))
+    return q @ (skew - skew.T)
+
+
+# The direction builders the assumption table names (assumptions.Assumption.direction).
+DirectionBuilder = Callable[[np.ndarray, np.ndarray, Draw], np.ndarray]  # (value, raw, draw)
+DIRECTIONS: Mapping[str, DirectionBuilder] = MappingProxyType(
+    {
+        "orthogonal": lambda value, raw, draw: _tangent_to_orthogonal(value, draw),
+        "diagonal": lambda value, raw, draw: np.diag(np.diag(raw)),
+        "symmetric": lambda value, raw, draw: (raw + raw.T) / 2,
+        "probability": lambda value, raw, draw: raw - raw.mean(),  # stays on the simplex
+    }
+)
 
 
 def build_sample(problem: Problem, sizes: dict[str, int], draw: Draw) -> Sample:

@@ -9,16 +9,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from enum import Enum
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 import sympy as sp
 
+from .assumptions import strongest_first
 from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
+from .lang.definitions import ARGUMENT, DEFINITIONS
 from .lang.printer import unicode
-from .model import Kind, Layout, Options, SymbolicEvidence
+from .model import Kind, Layout, Options, SymbolicEvidence, SymbolicStatus
+from .ops import OPS, PI
 from .problem import Problem
 
 Matrix = Any  # sympy.Matrix; sympy ships no precise types
@@ -56,10 +61,6 @@ def _matmul(a: Matrix, b: Matrix) -> Matrix:
     raise ShapeMismatch(f"{_size(a)} and {_size(b)} do not fit a product")
 
 
-def _map(fn: Callable[[Any], Any]) -> Callable[[Matrix], Matrix]:
-    return lambda a: a.applyfunc(fn)
-
-
 def _one(value: Any) -> Matrix:
     return sp.Matrix([[value]])
 
@@ -92,39 +93,34 @@ def _sup(a: Matrix, k: Any) -> Matrix:
     return _power(a, k) if a.shape == (1, 1) else a ** int(k)
 
 
-SYMPY: dict[str, Callable[..., Matrix]] = {
-    "add": lambda a, b: _broadcast(a, b, lambda x, y: x + y),
-    "sub": lambda a, b: _broadcast(a, b, lambda x, y: x - y),
-    "mul": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
-    "scale": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
-    "div": lambda a, b: _broadcast(a, b, lambda x, y: x / y),
-    "neg": lambda a: -a,
-    "matmul": _matmul,
-    "pow": _power,
-    "sup": _sup,
-    "matpow": lambda a, k: a ** int(k),
-    "T": lambda a: a.T,
-    "inv": lambda a: _inverse(a),
-    "norm": lambda a: _one(sp.sqrt(sum(e**2 for e in a))),
-    "fro": lambda a: _one(sp.sqrt(sum(e**2 for e in a))),
-    "exp": _map(sp.exp),
-    "log": _map(sp.log),
-    "sqrt": _map(sp.sqrt),
-    "sin": _map(sp.sin),
-    "cos": _map(sp.cos),
-    "tan": _map(sp.tan),
-    "tanh": _map(sp.tanh),
-    "sigmoid": _map(lambda e: 1 / (1 + sp.exp(-e))),
-    "softplus": _map(lambda e: sp.log(1 + sp.exp(e))),
-    "abs": _map(sp.Abs),
-    "sum": lambda a: _one(sum(a)),
-    "logsumexp": lambda a: _one(sp.log(sum(sp.exp(e) for e in a))),
-    "softmax": _softmax,
-    "diag": _diag,
-    "tr": lambda a: _one(a.trace()),
-    "det": lambda a: _one(a.det(method="berkowitz")),
-    "logdet": lambda a: _one(sp.log(a.det(method="berkowitz"))),
-}
+# The sympy form of every bespoke op, by kernel name (ops.py); an elementwise function is
+# sympy's function of its row, or its row's definition, entry by entry.
+KERNELS: Mapping[str, Callable[..., Matrix]] = MappingProxyType(
+    {
+        "add": lambda a, b: _broadcast(a, b, lambda x, y: x + y),
+        "sub": lambda a, b: _broadcast(a, b, lambda x, y: x - y),
+        "mul": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
+        "scale": lambda a, b: _broadcast(a, b, lambda x, y: x * y),
+        "div": lambda a, b: _broadcast(a, b, lambda x, y: x / y),
+        "neg": lambda a: -a,
+        "matmul": _matmul,
+        "pow": _power,
+        "sup": _sup,
+        "matpow": lambda a, k: a ** int(k),
+        "T": lambda a: a.T,
+        "inv": lambda a: _inverse(a),
+        "norm": lambda a: _one(sp.sqrt(sum(e**2 for e in a))),
+        "sum": lambda a: _one(sum(a)),
+        "logsumexp": lambda a: _one(sp.log(sum(sp.exp(e) for e in a))),
+        "softmax": _softmax,
+        "diag": _diag,
+        "tr": lambda a: _one(a.trace()),
+        "det": lambda a: _one(a.det(method="berkowitz")),
+        "logdet": lambda a: _one(sp.log(a.det(method="berkowitz"))),
+        "detach": lambda a: a,  # its value; `Lowering.detach` makes it a stop-gradient
+    }
+)
+POWERS = ("pow", "sup", "matpow")  # the exponent is an exact number
 
 
 class Lowering:
@@ -150,18 +146,31 @@ class Lowering:
             return _one(sp.Rational(node.value.numerator, node.value.denominator))
         if isinstance(node, Dir):
             return self.directions[node.name]
+        if isinstance(node, Const) and node.name == PI:
+            return _one(sp.pi)
         if isinstance(node, Const):
             rows, cols = (d if isinstance(d, int) else self.sizes[d] for d in const_dims(node))
             return {"I": sp.eye, "ones": sp.ones, "zeros": sp.zeros}[node.name](rows, cols)
         assert isinstance(node, Call)
         if node.op == "detach":
             return self.detach(self(node.args[0]))
-        if node.op in ("pow", "sup", "matpow") and isinstance(node.args[1], Num):
+        row = OPS[node.op]
+        if row.elementwise:
+            return self.elementwise(row.name, self(node.args[0]))
+        if node.op in POWERS and isinstance(node.args[1], Num):
             value = node.args[1].value
-            return SYMPY[node.op](
+            return KERNELS[row.kernel](
                 self(node.args[0]), sp.Rational(value.numerator, value.denominator)
             )
-        return SYMPY[node.op](*(self(a) for a in node.args))
+        return KERNELS[row.kernel](*(self(a) for a in node.args))
+
+    def elementwise(self, op: str, argument: Matrix) -> Matrix:
+        """f(argument) entry by entry: sympy's f, or f's definition in the operator table."""
+        row = OPS[op]
+        if row.sympy:
+            return argument.applyfunc(getattr(sp, row.sympy))
+        inner = Lowering({ARGUMENT: argument}, self.sizes, {}, self.stop_gradients)
+        return inner(DEFINITIONS[op])
 
     def detach(self, inner: Matrix) -> Matrix:
         """A stop-gradient: symbols the derivative treats as constants, replaced afterwards."""
@@ -194,7 +203,8 @@ def symbol_matrices(problem: Problem, sizes: dict[str, int]) -> dict[str, Matrix
     mats = {}
     for name in problem.shapes:
         rows, cols = problem.symbol_size(name, sizes)
-        positive = bool(problem.assumptions.get(name, frozenset()) & {"positive", "probability"})
+        assumed = strongest_first(problem.assumptions.get(name, frozenset()))
+        positive = any(row.positive_symbols for row in assumed)
         vector = _is_vector(problem, name)
 
         def entry(
@@ -232,35 +242,48 @@ def constraints(problem: Problem, mats: dict[str, Matrix], direction: Matrix) ->
         m = mats.get(name)
         if m is None:
             continue
-        if assumed & {"symmetric", "spd"}:
-            _symmetric(m, subs)
-            if name == problem.wrt:
-                _symmetric(direction, subs)
-        if "diagonal" in assumed:
-            for matrix in (m, direction) if name == problem.wrt else (m,):
-                subs.update(
-                    {
-                        matrix[i, j]: 0
-                        for i in range(matrix.rows)
-                        for j in range(matrix.cols)
-                        if i != j
-                    }
-                )
-        if "probability" in assumed:
-            subs[m[-1]] = 1 - sum(list(m)[:-1])
-            if name == problem.wrt:  # the direction stays on the simplex: it sums to 0
-                subs[direction[-1]] = -sum(list(direction)[:-1])
-        if "orthogonal" in assumed:
-            subs.update(_cayley(name, m))
-            if name == problem.wrt:  # a tangent direction: dQ = Q K with K skew-symmetric
-                subs.update(_tangent(name, m, direction))
+        own = direction if name == problem.wrt else None  # the direction stays in the set
+        for row in reversed(strongest_first(assumed)):  # a stronger structure overrides
+            if row.symbolic:
+                subs.update(CONSTRAINTS[row.symbolic](name, m, own))
     return subs
 
 
-def _symmetric(m: Matrix, subs: dict[Any, Any]) -> None:
-    for i in range(m.rows):
-        for j in range(i + 1, m.cols):
-            subs[m[j, i]] = m[i, j]
+def _and_direction(m: Matrix, direction: Matrix | None) -> tuple[Matrix, ...]:
+    return (m,) if direction is None else (m, direction)
+
+
+def _symmetric(name: str, m: Matrix, direction: Matrix | None) -> dict[Any, Any]:
+    return {
+        matrix[j, i]: matrix[i, j]
+        for matrix in _and_direction(m, direction)
+        for i in range(matrix.rows)
+        for j in range(i + 1, matrix.cols)
+    }
+
+
+def _diagonal(name: str, m: Matrix, direction: Matrix | None) -> dict[Any, Any]:
+    return {
+        matrix[i, j]: 0
+        for matrix in _and_direction(m, direction)
+        for i in range(matrix.rows)
+        for j in range(matrix.cols)
+        if i != j
+    }
+
+
+def _probability(name: str, m: Matrix, direction: Matrix | None) -> dict[Any, Any]:
+    subs = {m[-1]: 1 - sum(list(m)[:-1])}
+    if direction is not None:  # the direction stays on the simplex: it sums to 0
+        subs[direction[-1]] = -sum(list(direction)[:-1])
+    return subs
+
+
+def _orthogonal(name: str, m: Matrix, direction: Matrix | None) -> dict[Any, Any]:
+    subs = _cayley(name, m)
+    if direction is not None:  # a tangent direction: dQ = Q K with K skew-symmetric
+        subs.update(_tangent(name, m, direction))
+    return subs
 
 
 def _tangent(name: str, m: Matrix, direction: Matrix) -> dict[Any, Any]:
@@ -284,6 +307,20 @@ def _cayley(name: str, m: Matrix) -> dict[Any, Any]:
             s[j, i] = -s[i, j]
     q = (sp.eye(n) - s) * _inverse(sp.eye(n) + s)
     return {m[i, j]: sp.cancel(q[i, j]) for i in range(n) for j in range(n)}
+
+
+# The sympy form of the assumptions, by the name the assumption table gives
+# (assumptions.Assumption.symbolic): substitutions into a symbol matrix and its direction.
+CONSTRAINTS: Mapping[str, Callable[[str, Matrix, Matrix | None], dict[Any, Any]]] = (
+    MappingProxyType(
+        {
+            "symmetric": _symmetric,
+            "diagonal": _diagonal,
+            "probability": _probability,
+            "orthogonal": _orthogonal,
+        }
+    )
+)
 
 
 def derivative(problem: Problem, f_value: Matrix, x: Matrix, direction: Matrix) -> Matrix:
@@ -384,14 +421,22 @@ def _in_gc_callback(frame: Any) -> bool:
     return False
 
 
+class SizeStatus(str, Enum):
+    """The outcome at one size."""
+
+    PROVED = "proved"
+    DISPROVED = "disproved"
+    UNDECIDED = "undecided"  # sympy could not reduce an entry of the difference to 0
+    OUTSIDE = "outside"  # f is defined nowhere at this size
+
+
 class SizeResult:
-    """The outcome at one size: `status` is proved, disproved, undecided or outside (f is
-    defined nowhere at this size)."""
+    """The outcome at one size, with what the cross-check needs of a proof."""
 
     def __init__(
         self,
         sizes: dict[str, int],
-        status: str,
+        status: SizeStatus,
         detail: str = "",
         derivative: Matrix | None = None,
         mats: dict[str, Matrix] | None = None,
@@ -413,9 +458,9 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
     f_value = lower(problem.f)
     true = lower.restore(derivative(problem, f_value, mats[problem.wrt], direction))
     claim = Lowering(mats, sizes, {problem.wrt: direction}, stop_gradients=False)(problem.claim)
-    result = SizeResult(sizes, "proved", derivative=true, mats=mats, direction=direction)
+    result = SizeResult(sizes, SizeStatus.PROVED, derivative=true, mats=mats, direction=direction)
     if claim.shape != true.shape:
-        result.status = "disproved"
+        result.status = SizeStatus.DISPROVED
         result.detail = f"the claim is {_size(claim)} where the derivative is {_size(true)}"
         return result
     subs = constraints(problem, mats, direction)
@@ -424,18 +469,18 @@ def check_size(problem: Problem, sizes: dict[str, int], rng: random.Random) -> S
         difference = (true[i, j] - claim[i, j]).xreplace(subs).xreplace(subs)
         verdict = is_zero(difference, rng)
         if verdict is False:
-            result.status = "disproved"
+            result.status = SizeStatus.DISPROVED
             result.detail = _entry_detail(
                 i, j, true[i, j].xreplace(subs), claim[i, j].xreplace(subs), problem, sizes
             )
             return result
         if verdict is None and _nowhere_defined(f_value, rng):
             # log det(XᵀX) with X 1×2: XᵀX is singular at every point of this size
-            result.status = "outside"
+            result.status = SizeStatus.OUTSIDE
             result.detail = f"f is not defined at {_sizes_text(sizes)}"
             return result
         if verdict is None:
-            result.status = "undecided"
+            result.status = SizeStatus.UNDECIDED
             result.detail = (
                 f"sympy could not reduce entry ({i + 1}, {j + 1}) of the difference to 0"
             )
@@ -502,6 +547,9 @@ class Unprintable(Exception):
 def _short(expr: Any, names: dict[str, Node], limit: int = 80) -> str:
     """`expr` in gradcheck's Unicode notation (simplified when small), cut at `limit`."""
     candidates = [sp.simplify(expr), expr] if sp.count_ops(expr) < 40 else [expr]
+    # simplify may trade the user's functions for others (1 − tanh² → 1/cosh²): keep theirs
+    own = {f.func for f in expr.atoms(sp.Function)}
+    candidates = [c for c in candidates if {f.func for f in c.atoms(sp.Function)} <= own]
     for candidate in candidates:
         try:
             text = unicode(to_ast(candidate, names))
@@ -511,18 +559,11 @@ def _short(expr: Any, names: dict[str, Node], limit: int = 80) -> str:
     raise Unprintable
 
 
+# sympy's functions by the op they stand for (sqrt is a power in sympy, not a function)
 _FUNCTIONS = {
-    sp.exp: "exp",
-    sp.log: "log",
-    sp.sin: "sin",
-    sp.cos: "cos",
-    sp.tan: "tan",
-    sp.tanh: "tanh",
-    sp.Abs: "abs",
+    getattr(sp, row.sympy): row.name for row in OPS.values() if row.sympy not in ("", "sqrt")
 }
-
-
-_FUNCTION_OPS = {*_FUNCTIONS.values(), "sqrt"}
+_FUNCTION_OPS = {row.name for row in OPS.values() if row.sympy}
 
 
 def to_ast(expr: Any, names: dict[str, Node]) -> Node:
@@ -534,7 +575,7 @@ def to_ast(expr: Any, names: dict[str, Node]) -> Node:
     if expr is sp.E:
         return Call("exp", (Num(Fraction(1)),))
     if expr is sp.pi:
-        return Sym("π")
+        return Const(PI)
     if expr.is_Rational or expr.is_Float:
         return _number(expr)
     if expr.is_Add:
@@ -542,7 +583,7 @@ def to_ast(expr: Any, names: dict[str, Node]) -> Node:
         positive = [t for t in terms if not t.could_extract_minus_sign()]
         if not positive:
             return Call("neg", (to_ast(-expr, names),))
-        terms.remove(positive[0])  # 1 − tanh(x)², not −tanh(x)² + 1
+        terms.remove(positive[0])  # 1 − f(x)², not −f(x)² + 1
         terms.insert(0, positive[0])
         result = to_ast(terms[0], names)
         for term in terms[1:]:
@@ -622,30 +663,31 @@ def check(problem: Problem, options: Options) -> tuple[SymbolicEvidence, SizeRes
                 ):
                     raise SymbolicTimeout  # also checked here: the alarm can be swallowed
                 result = check_size(problem, sizes, rng)
-                if result.status == "disproved":
-                    return _evidence("disproved", [result], result.detail, start), result
-                if result.status == "undecided":
-                    return _evidence("unsupported", proved, result.detail, start), result
-                if result.status == "outside":
+                if result.status is SizeStatus.DISPROVED:
+                    evidence = _evidence(SymbolicStatus.DISPROVED, [result], result.detail, start)
+                    return evidence, result
+                if result.status is SizeStatus.UNDECIDED:
+                    evidence = _evidence(SymbolicStatus.UNSUPPORTED, proved, result.detail, start)
+                    return evidence, result
+                if result.status is SizeStatus.OUTSIDE:
                     outside.append(result.detail)
                     continue
                 proved.append(result)
     except SymbolicTimeout:
         detail = f"time limit of {options.symbolic_timeout:g} s reached"
         if not _convincing(problem, proved):
-            return _evidence("timeout", proved, detail, start), _pick(proved)
-        return _evidence("proved", proved, detail + "; larger sizes not checked", start), _pick(
-            proved
-        )
+            return _evidence(SymbolicStatus.TIMEOUT, proved, detail, start), _pick(proved)
+        detail += "; larger sizes not checked"
+        return _evidence(SymbolicStatus.PROVED, proved, detail, start), _pick(proved)
     except ShapeMismatch as err:
-        return _evidence("unsupported", proved, f"sympy: {err}", start), _pick(proved)
+        return _evidence(SymbolicStatus.UNSUPPORTED, proved, f"sympy: {err}", start), _pick(proved)
     except (NotImplementedError, ValueError, TypeError, ZeroDivisionError) as err:
         # sympy's own message prints its expressions in its syntax: name the failure only
         detail = f"sympy cannot evaluate this claim ({type(err).__name__})"
-        return _evidence("unsupported", proved, detail, start), _pick(proved)
+        return _evidence(SymbolicStatus.UNSUPPORTED, proved, detail, start), _pick(proved)
     if not proved:
-        return _evidence("unsupported", proved, "; ".join(outside), start), None
-    return _evidence("proved", proved, "; ".join(outside), start), _pick(proved)
+        return _evidence(SymbolicStatus.UNSUPPORTED, proved, "; ".join(outside), start), None
+    return _evidence(SymbolicStatus.PROVED, proved, "; ".join(outside), start), _pick(proved)
 
 
 def _convincing(problem: Problem, proved: list[SizeResult]) -> bool:
@@ -664,7 +706,7 @@ def _pick(proved: list[SizeResult]) -> SizeResult | None:
 
 
 def _evidence(
-    status: str, results: list[SizeResult], detail: str, start: float
+    status: SymbolicStatus, results: list[SizeResult], detail: str, start: float
 ) -> SymbolicEvidence:
     return SymbolicEvidence(
         status=status,

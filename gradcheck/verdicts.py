@@ -1,4 +1,4 @@
-"""Rule → Verdict: run the symbolic and numeric checks, cross-check them, fold the evidence."""
+"""Rule → Verdict: compile the rule, check it (checking.py), and diagnose a failing claim."""
 
 from __future__ import annotations
 
@@ -6,21 +6,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .checking import Checked, evidence, fold, internal_error
 from .errors import RuleError
-from .model import (
-    CrossCheck,
-    Diagnosis,
-    Diagnostic,
-    Expect,
-    NumericEvidence,
-    Options,
-    Report,
-    Rule,
-    Status,
-    SymbolicEvidence,
-    Verdict,
-)
+from .model import Category, Diagnosis, Diagnostic, Expect, Options, Report, Rule, Status, Verdict
 from .problem import Problem, compile_rule
+
+__all__ = ["fold", "ill_formed", "verdict_for", "verify_rule", "verify_rules"]
 
 
 def ill_formed(rule: Rule, err: RuleError) -> Verdict:
@@ -56,149 +47,81 @@ def verify_rule(rule: Rule, options: Options) -> Verdict:
     (a bug, a RecursionError, an overflow) is this rule's `error` and no other rule's."""
     start = time.perf_counter()
     try:
-        return _verify_rule(rule, options, start)
-    except Exception as err:
-        return Verdict(
-            rule_id=rule.id,
-            status=Status.ERROR,
-            expect=rule.expect,
-            display=rule.claim or f"{rule.f}",
-            message=f"internal error: {type(err).__name__}: {err}"[:500],
-            position=rule.position,
-            source=rule.source,
-            tags=rule.tags,
-            seconds=time.perf_counter() - start,
-        )
-
-
-def _verify_rule(rule: Rule, options: Options, start: float) -> Verdict:
-    try:
         problem = compile_rule(rule)
     except RuleError as err:
         return ill_formed(rule, err)
-    try:
-        symbolic, numeric, cross = _evidence(problem, options)
-    except Exception as err:  # the tool failed, not the rule: say so on this rule only
-        return _verdict(
-            rule,
-            problem,
-            Status.ERROR,
-            f"internal error: {type(err).__name__}: {err}",
-            None,
-            None,
-            None,
-            start,
-        )
-    status, message = fold(problem, symbolic, numeric, cross)
-    verdict = _verdict(rule, problem, status, message, symbolic, numeric, cross, start)
-    if status is Status.FAILS and options.diagnose:
-        from .diagnose import diagnose
+    except Exception as err:
+        return _internal_error(rule, err, start)
+    return _verdict_for(rule, problem, options, start)
 
-        try:
-            diagnosis = diagnose(rule, problem, options)
-        except Exception as err:  # the verdict stands, and says why it has no explanation
-            detail = f"no diagnosis: internal error: {type(err).__name__}: {err}"[:300]
-            diagnosis = Diagnosis(category="differs", detail=detail, suggestion="")
+
+def verdict_for(rule: Rule, problem: Problem, options: Options) -> Verdict:
+    """The verdict on `problem`, compiled from `rule` (or retargeted from it), which gives the
+    verdict its id, expectation, position and tags; like verify_rule, never an exception."""
+    return _verdict_for(rule, problem, options, time.perf_counter())
+
+
+def _verdict_for(rule: Rule, problem: Problem, options: Options, start: float) -> Verdict:
+    try:
+        return _checked_verdict(rule, problem, options, start)
+    except Exception as err:
+        return _internal_error(rule, err, start)
+
+
+def _internal_error(rule: Rule, err: Exception, start: float) -> Verdict:
+    return Verdict(
+        rule_id=rule.id,
+        status=Status.ERROR,
+        expect=rule.expect,
+        display=rule.claim or f"{rule.f}",
+        message=internal_error(err)[:500],
+        position=rule.position,
+        source=rule.source,
+        tags=rule.tags,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _checked_verdict(rule: Rule, problem: Problem, options: Options, start: float) -> Verdict:
+    try:
+        symbolic, numeric, cross = evidence(problem, options)
+    except Exception as err:  # the tool failed, not the rule: say so on this rule only
+        return _verdict(rule, problem, Checked(Status.ERROR, internal_error(err)), start)
+    checked = Checked(*fold(problem, symbolic, numeric, cross), symbolic, numeric, cross)
+    verdict = _verdict(rule, problem, checked, start)
+    if checked.status is Status.FAILS and options.diagnose:
+        diagnosis = _diagnosis(rule, problem, options)
         verdict = replace(verdict, diagnosis=diagnosis, seconds=time.perf_counter() - start)
     return verdict
 
 
-def _evidence(
-    problem: Problem, options: Options
-) -> tuple[SymbolicEvidence, NumericEvidence, CrossCheck | None]:
-    from . import numeric, symbolic
-    from .crosscheck import cross_check
-
-    sym_evidence, at_size = symbolic.check(problem, options)
-    all_sizes, matrix_detail = _matrix_form(problem, options)
-    sym_evidence = replace(sym_evidence, all_sizes=all_sizes, matrix_detail=matrix_detail)
-    num_evidence = numeric.search(problem, options)
-    cross = None
-    if at_size is not None and at_size.derivative is not None:
-        cross = cross_check(problem, at_size, options.seed)
-    return sym_evidence, num_evidence, cross
-
-
-def _matrix_form(problem: Problem, options: Options) -> tuple[bool, str]:
-    """Whether the claim equals the derived derivative in canonical matrix form (all sizes)."""
-    from .calculus.derive import matrix_form_equal
-    from .symbolic import SymbolicTimeout, time_limit
+def _diagnosis(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
+    """Why the claim fails; if the diagnosis itself fails, the verdict stands and says so."""
+    from .diagnose import diagnose
 
     try:
-        with time_limit(options.symbolic_timeout):
-            equal, detail = matrix_form_equal(problem)
-    except SymbolicTimeout:
-        return False, "matrix form: time limit reached"
-    except (ArithmeticError, LookupError, ValueError, TypeError, RecursionError) as err:
-        return False, f"matrix form: engine failed ({type(err).__name__}: {err})"
-    return bool(equal), detail
+        return diagnose(rule, problem, options)
+    except Exception as err:
+        detail = f"no diagnosis: {internal_error(err)}"[:300]
+        return Diagnosis(category=Category.DIFFERS, detail=detail, suggestion="")
 
 
-def fold(
-    problem: Problem, symbolic: SymbolicEvidence, numeric: NumericEvidence, cross: CrossCheck | None
-) -> tuple[Status, str]:
-    """The verdict of spec §4 from the three pieces of evidence, and a one-line reason."""
-    if cross is not None and not cross.agreed:
-        return Status.ERROR, f"the oracles disagree: {cross.detail}"
-    ce = numeric.counterexample
-    if symbolic.all_sizes and (ce is not None or symbolic.status == "disproved"):
-        return Status.ERROR, (
-            "the oracles disagree: the matrix-form proof says the claim holds for all sizes, "
-            "but " + ("autograd found a counterexample" if ce else "sympy disproved it")
-        )
-    if ce is not None:
-        sizes = dict(ce.sizes)
-        if symbolic.status == "proved" and any(dict(s) == sizes for s in symbolic.sizes):
-            return Status.ERROR, (
-                "the oracles disagree: sympy proved the claim at "
-                f"{_sizes(sizes)} but autograd found a counterexample there"
-            )
-        return Status.FAILS, _fail_message(problem, ce.note, f"counterexample at {_sizes(sizes)}")
-    if symbolic.status == "disproved":
-        return Status.FAILS, _fail_message(problem, symbolic.detail, "exact symbolic disproof")
-    if problem.shape_note:
-        return Status.FAILS, problem.shape_note
-    if numeric.examples == 0:
-        return Status.ERROR, numeric.detail or "no input could be drawn"
-    if symbolic.status == "proved" or symbolic.all_sizes:
-        return Status.HOLDS, ""
-    return Status.HOLDS_NUMERIC, f"symbolic check {symbolic.status}: {symbolic.detail}"
-
-
-def _fail_message(problem: Problem, detail: str, lead: str) -> str:
-    if problem.shape_note:
-        return problem.shape_note
-    return f"{lead}: {detail}" if detail else lead
-
-
-def _sizes(sizes: dict[str, int]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "the given sizes"
-
-
-def _verdict(
-    rule: Rule,
-    problem: Problem,
-    status: Status,
-    message: str,
-    symbolic: SymbolicEvidence | None,
-    numeric: NumericEvidence | None,
-    cross: CrossCheck | None,
-    start: float,
-) -> Verdict:
+def _verdict(rule: Rule, problem: Problem, checked: Checked, start: float) -> Verdict:
     return Verdict(
         rule_id=rule.id,
-        status=status,
+        status=checked.status,
         expect=rule.expect,
         display=problem.display,
-        message=message,
+        message=checked.message,
         position=rule.position,
         kind=problem.kind,
-        symbolic=symbolic,
-        numeric=numeric,
-        crosscheck=cross,
+        symbolic=checked.symbolic,
+        numeric=checked.numeric,
+        crosscheck=checked.crosscheck,
         source=rule.source,
         tags=rule.tags,
         seconds=time.perf_counter() - start,
+        statement=problem.statement(),
     )
 
 

@@ -3,14 +3,20 @@ implied domain assumptions, and ill-formed rules reported with the field they ar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
+from fractions import Fraction
 
 import pytest
 
 from gradcheck.errors import RuleError
-from gradcheck.lang.ast import Call, Const, Node, walk
+from gradcheck.lang.ast import Call, Const, Node, Num, Sym, symbols_in, walk
+from gradcheck.lang.parser import parse_claim, parse_expression
+from gradcheck.lang.printer import ascii_text
 from gradcheck.model import Kind, Layout, Position, Rule, SymbolDecl
 from gradcheck.problem import Problem, compile_rule
+from gradcheck.readback import as_parsed
 
 POS = Position("t.yaml", 1, 1)
 DEN, NUM = Layout.DENOMINATOR, Layout.NUMERATOR
@@ -523,3 +529,194 @@ def test_a_declared_direction_cannot_be_a_symbol_of_f() -> None:
     err = ill_formed(make("d(dX X) = dX dX", "X: matrix(n, n)", "dX: matrix(n, n)"))
     assert err.message == "dX is the direction of X in this differential, so f cannot contain it"
     assert (err.field, err.offset) == ("claim", 2)
+
+
+# ----- retargeting a compiled problem: what compile_rule gives, without parsing f again ---------
+def _claim_node(rule: Rule) -> Node:
+    """The claim of `rule` as the parser reads it (declared directions read as directions)."""
+    declared = {d.name for d in rule.symbols}
+    if rule.claim is None:
+        assert rule.rhs is not None and rule.wrt is not None
+        directions = {rule.wrt} if rule.kind is Kind.DIFFERENTIAL else set()
+        spelled = {f"d{rule.wrt}", f"∂{rule.wrt}"} if directions else set()
+        return parse_expression(rule.rhs, declared - spelled, directions)
+    parsed = parse_claim(rule.claim, declared)
+    if parsed.kind is Kind.DIFFERENTIAL:
+        spelled = {p + s for s in symbols_in(parsed.f) for p in ("d", "∂")}
+        parsed = parse_claim(rule.claim, declared - spelled)
+    return parsed.rhs
+
+
+def _same_problem(got: Problem, want: Problem) -> None:
+    fields = [f.name for f in dataclasses.fields(Problem) if f.compare]
+    assert {f: getattr(got, f) for f in fields} == {f: getattr(want, f) for f in fields}
+    assert got.display == want.display  # Unicode text: equal ASTs could still print apart
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # gradients: a wrong claim and the right one, both ways
+        (make("∇_x (xᵀAx) = 2Ax"), make("∇_x (xᵀAx) = (A + Aᵀ)x")),
+        (make("∇_x (xᵀAx) = (A + Aᵀ)x"), make("∇_x (xᵀAx) = 2Ax")),
+        (make("∇_X tr(AX) = A", "A: matrix(m, n)"), make("∇_X tr(AX) = Aᵀ", "A: matrix(m, n)")),
+        # Jacobians in either layout, and a Hessian
+        (make("∂(Ax)/∂x = Aᵀ", layout=NUM), make("∂(Ax)/∂x = A", layout=NUM)),
+        (make("∇_x (Ax) = A"), make("∇_x (Ax) = Aᵀ")),
+        (make("∇²_x (xᵀAx) = 2A"), make("∇²_x (xᵀAx) = A + Aᵀ")),
+        # differentials, also with a declared direction
+        (make("d(XᵀX) = dXᵀX"), make("d(XᵀX) = dXᵀX + XᵀdX")),
+        (
+            make("d(X⁻¹) = −X⁻¹X⁻¹dX", "X: matrix(n, n)", "dX: matrix(n, n)"),
+            make("d(X⁻¹) = −X⁻¹ dX X⁻¹", "X: matrix(n, n)", "dX: matrix(n, n)"),
+        ),
+        # a claim "defined only when m = n", and back to one of the derivative's shape
+        (make("∇_x(Ax) = Aᵀ", "A: matrix(m, n)"), make("∇_x(Ax) = (A + Aᵀ)x", "A: matrix(m, n)")),
+        (make("∇_x(Ax) = (A + Aᵀ)x"), make("∇_x(Ax) = Aᵀ")),
+        (make("∇_x (xᵀAx) = 2Ax"), make("∇_x (xᵀAx) = ones(3)", "x: vector(n)")),
+        # assumptions, declared and implied by the claim's functions
+        (
+            make("∇_x (xᵀAx) = (A + Aᵀ)x", assume={"A": ("symmetric",)}),
+            make("∇_x (xᵀAx) = 2Ax", assume={"A": ("symmetric",)}),
+        ),
+        (make("∇_X log det X = X⁻¹"), make("∇_X log det X = X⁻ᵀ")),
+        (make("∇_x sum(x) = ones"), make("∇_x sum(x) = x ⊙ log(x) / x")),
+        # `= 0` is the zero of the derivative's shape; the structured form
+        (make("∇_x (aᵀx) = a"), make("∇_x (aᵀx) = 0")),
+        (
+            structured("x.T @ A @ x", "x", Kind.GRADIENT, "2 * A @ x"),
+            structured("x.T @ A @ x", "x", Kind.GRADIENT, "(A + A.T) @ x"),
+        ),
+        (
+            structured("X @ X", "X", Kind.DIFFERENTIAL, "2 * X @ dX"),
+            structured("X @ X", "X", Kind.DIFFERENTIAL, "dX @ X + X @ dX"),
+        ),
+    ],
+)
+def test_retarget_is_compile_rule_of_the_rule_so_written(before: Rule, after: Rule) -> None:
+    retargeted = compile_rule(before).retarget(claim=_claim_node(after))
+    _same_problem(retargeted, compile_rule(after))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        make("∂(Ax)/∂x = A"),
+        make("∇_x (Wᵀx) = W", "W: matrix(m, n)"),
+        make("∇_x (xᵀAx) = 2Ax"),
+        structured("A @ x", "x", Kind.JACOBIAN, "A"),
+    ],
+)
+def test_with_layout_is_compile_rule_in_that_layout(rule: Rule) -> None:
+    for layout in (NUM, DEN):
+        again = dataclasses.replace(rule, layout=layout)
+        _same_problem(compile_rule(rule).with_layout(layout), compile_rule(again))
+
+
+@pytest.mark.parametrize(
+    ("rule", "assume"),
+    [
+        (make("∇_x (xᵀAx) = 2Ax"), {"A": ("symmetric",)}),
+        (make("∇_X tr(X) = I"), {"X": ("orthogonal", "spd")}),
+        (make("∇_x sum(log(x)) = 1 / x"), {"x": ("positive",)}),
+        (make("∇_X tr(AX) = Aᵀ", "A: matrix(m, n)"), {"A": ("diagonal",)}),  # ill-formed
+    ],
+)
+def test_with_assumptions_is_compile_rule_with_them(
+    rule: Rule, assume: dict[str, tuple[str, ...]]
+) -> None:
+    declared = dataclasses.replace(rule, assume=tuple(assume.items()))
+    try:
+        want = compile_rule(declared)
+    except RuleError as err:
+        with pytest.raises(RuleError, match=re.escape(err.message)):
+            compile_rule(rule).with_assumptions(declared.assume)
+        return
+    _same_problem(compile_rule(rule).with_assumptions(declared.assume), want)
+
+
+def test_retarget_raises_as_compile_rule_would() -> None:
+    p = compile_rule(make("∇_x (aᵀx) = a"))
+    with pytest.raises(RuleError) as info:
+        p.retarget(claim=_claim_node(make("∇_x (aᵀx) = a + Aᵀ", "A: matrix(m, n)")))
+    assert "vector" in info.value.message or "+" in info.value.message
+
+
+def test_retargeting_keeps_the_original_problem() -> None:
+    p = compile_rule(make("∇_x (xᵀAx) = 2Ax"))
+    q = p.retarget(claim=_claim_node(make("∇_x (xᵀAx) = (A + Aᵀ)x")))
+    assert p.claim != q.claim and p.f == q.f
+    assert p.retarget(claim=p.parsed.claim) == p
+
+
+# ----- readback.as_parsed: a built tree as its ASCII text reads back ----------------------------
+def _read_back(node: Node, declared: set[str], directions: set[str]) -> Node | str:
+    try:
+        return parse_expression(ascii_text(node), declared, directions)
+    except RuleError as err:
+        return f"refused: {err.message}"
+
+
+def _as_parsed(node: Node) -> Node | str:
+    try:
+        return as_parsed(node)
+    except RuleError as err:
+        return f"refused: {err.message}"
+
+
+X, Y = Sym("X"), Sym("x")
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        Call("scale", (Num(Fraction(1, 2)), X)),
+        Call("scale", (Num(Fraction(-2)), Call("matmul", (X, Y)))),
+        Call("matmul", (Num(Fraction(2)), X)),
+        Call("matmul", (Num(Fraction(-2)), X)),
+        Call("matmul", (Num(Fraction(1, 3)), X)),
+        Call("add", (X, Num(Fraction(-1, 3)))),
+        Call("pow", (Y, Num(Fraction(-2)))),
+        Call("pow", (Y, Num(Fraction(1, 3)))),
+        Call("pow", (Y, Num(Fraction(-1, 3)))),
+        Call("sup", (X, Num(Fraction(3)))),
+        Call("sup", (X, Num(Fraction(-1)))),
+        Call("sup", (X, Num(Fraction(-2)))),
+        Call("matpow", (X, Num(Fraction(-2)))),
+        Call("T", (Num(Fraction(-2)),)),
+        Call("T", (Call("inv", (X,)),)),
+        Call("neg", (Num(Fraction(-2)),)),
+        Call("mul", (Num(Fraction(10) ** 400), Y)),
+        Call("mul", (Num(Fraction(1, 10**60)), Y)),
+        Const("I", ("n", "n")),
+        Call("matmul", (Const("ones", ("n",)), Call("T", (Const("ones", ("n",)),)))),
+    ],
+)
+def test_as_parsed_is_what_the_ascii_text_reads_back_as(node: Node) -> None:
+    assert _as_parsed(node) == _read_back(node, set(), set())
+
+
+def test_as_parsed_agrees_with_the_parser_on_the_catalog() -> None:
+    from gradcheck.calculus.canon import Unsupported
+    from gradcheck.calculus.derive import derive
+    from gradcheck.catalog import bundled_catalog, load_paths
+
+    rules, _ = load_paths([bundled_catalog()])
+    checked = 0
+    for rule in rules:
+        try:
+            p = compile_rule(rule)
+        except RuleError:
+            continue
+        declared = {d.name for d in rule.symbols}
+        directions = {p.wrt} if p.kind is Kind.DIFFERENTIAL else set()
+        declared -= {f"d{p.wrt}", f"∂{p.wrt}"} if directions else set()
+        assert as_parsed(p.parsed.claim) == p.parsed.claim  # a parsed tree reads as itself
+        built = [p.claim, Call("T", (p.claim,))]
+        built += [Call("scale", (Num(c), p.claim)) for c in (Fraction(-1), Fraction(2, 3))]
+        with contextlib.suppress(Unsupported):
+            built.append(derive(p).ast)
+        for node in built:
+            assert _as_parsed(node) == _read_back(node, declared, directions), ascii_text(node)
+            checked += 1
+    assert checked > 200

@@ -242,14 +242,15 @@ def test_rule_listing_as_json() -> None:
 
 
 def test_a_diagnosis_names_its_suggestion_once() -> None:
-    from gradcheck.model import Diagnosis
+    from gradcheck.model import Category, Diagnosis
     from gradcheck.report.table import diagnosis_line
 
-    order = Diagnosis("inverse", "a wrong order of factors: −X⁻¹ dX X⁻¹ holds", "−X⁻¹ dX X⁻¹",
-                      "", confirmed=True)
-    shape = Diagnosis("shape", "defined only when m = n; the derivative is Aᵀ", "Aᵀ", "",
+    order = Diagnosis(Category.INVERSE, "a wrong order of factors: −X⁻¹ dX X⁻¹ holds",
+                      "−X⁻¹ dX X⁻¹", "", confirmed=True)
+    shape = Diagnosis(Category.SHAPE, "defined only when m = n; the derivative is Aᵀ", "Aᵀ", "",
                       confirmed=True)
-    scale = Diagnosis("scale", "the claim is ½ times the derivative", "2x", "", confirmed=True)
+    scale = Diagnosis(Category.SCALE, "the claim is ½ times the derivative", "2x", "",
+                      confirmed=True)
     assert diagnosis_line(order) == "inverse: a wrong order of factors: −X⁻¹ dX X⁻¹ holds"
     assert diagnosis_line(shape) == "shape: defined only when m = n; the derivative is Aᵀ"
     assert diagnosis_line(scale) == "scale: the claim is ½ times the derivative → 2x"
@@ -285,3 +286,50 @@ def test_the_numeric_detail_counts_the_counterexample_with_its_error() -> None:
                      detail=True)
     assert "inf" not in out
     assert "2 examples with the counterexample; there the claim is 1×2" in out
+
+
+def test_a_diagnosis_category_is_an_enum_written_as_its_value() -> None:
+    from gradcheck.model import Category, Diagnosis
+    from gradcheck.report.json_report import verdict_to_dict
+
+    d = Diagnosis("transposed", "the claim is the transpose of the derivative", "Aᵀ")
+    assert d.category is Category.TRANSPOSED  # a value (as JSON has it) reads as the member
+    assert f"{d.category}" == str(d.category) == "transposed"
+    data = verdict_to_dict(verdict("t", Status.FAILS, diagnosis=d))
+    assert data["diagnosis"]["category"] == "transposed"
+    assert json.loads(json.dumps(data))["diagnosis"]["category"] == "transposed"
+    assert [c.value for c in Category] == [
+        "layout", "inverse", "transposed", "scale", "assumption", "term", "shape", "differs"
+    ]
+
+
+def test_markdown_prints_a_checked_rule_from_its_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verdict keeps the compiled rule (`statement`): the catalog page of checked rules
+    compiles nothing again, and prints each rule as the unchecked page does."""
+    from dataclasses import replace
+
+    from gradcheck import problem
+    from gradcheck.catalog import rule_from_claim
+    from gradcheck.model import Options
+    from gradcheck.report.markdown import catalog_markdown
+    from gradcheck.verdicts import verify_rules
+
+    claims = ["∇_x (xᵀAx) = (A + Aᵀ)x", "d(X⁻¹) = −X⁻¹ dX X⁻¹", "∇_x (aᵀx = a"]
+    read = [rule_from_claim(claim)[0] for claim in claims]
+    rules = [replace(rule, id=f"r{i}") for i, rule in enumerate(read) if rule is not None]
+    report = verify_rules(rules, [], Options(examples=5, diagnose=False))
+    verdicts = {v.rule_id: v for v in report.verdicts}
+    unchecked = catalog_markdown(rules)
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(problem, "compile_rule", no_compiling)
+    checked = catalog_markdown(rules, verdicts)
+
+    def rule_cells(text: str) -> list[str]:
+        return [line.split(" | ")[1] for line in text.splitlines() if line.startswith("| <a id")]
+
+    assert rule_cells(checked) == rule_cells(unchecked)
+    assert rule_cells(checked)[0].startswith("$\\nabla_{x}")
+    assert rule_cells(checked)[-1].startswith("`")  # unreadable: shown as written

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from gradcheck.assumptions import TABLE, SymbolShape
 from gradcheck.catalog import rule_from_claim
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.strategies import (
@@ -27,7 +28,7 @@ PROPERTY = settings(max_examples=60, deadline=None, database=None, derandomize=T
 # The combination tests need no shrinking: a failure names its assumptions already.
 UNSHRUNK = settings(PROPERTY, phases=[Phase.explicit, Phase.generate])
 
-SQUARE = {"symmetric", "spd", "orthogonal", "invertible", "posdet", "diagonal"}
+SQUARE = {name for name, row in TABLE.items() if row.shape is SymbolShape.SQUARE}
 
 
 def compiled(claim: str, *, assume: dict[str, list[str]] | None = None,

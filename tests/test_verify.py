@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import sympy as sp
 
 from gradcheck.catalog import bundled_catalog, load_file, rule_from_claim
+from gradcheck.checking import check_problem
 from gradcheck.errors import RuleError
 from gradcheck.lang.ast import Call, Node, Num, walk
 from gradcheck.lang.parser import parse_claim, parse_expression
@@ -32,10 +34,11 @@ from gradcheck.model import (
     Status,
     SymbolDecl,
     SymbolicEvidence,
+    Verdict,
 )
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.symbolic import Lowering, constraints, direction_matrix, size_plan, symbol_matrices
-from gradcheck.verdicts import fold, verify_rule, verify_rules
+from gradcheck.verdicts import fold, verdict_for, verify_rule, verify_rules
 
 # the diagnosis of failing rules is not what these tests check, and it costs extra checks
 FAST = Options(examples=20, diagnose=False)
@@ -281,13 +284,13 @@ def test_ill_formed_rules_point_at_the_problem(tmp_path: Path) -> None:
     assert report.exit_code == 2
 
 
-@pytest.mark.parametrize("claim", ["∇_x (x + xᵀ) = 2I", "∇_x relu(x) = x", "∇_x tr(x) = ones",
+@pytest.mark.parametrize("claim", ["∇_x (x + xᵀ) = 2I", "∇_x gelu(x) = x", "∇_x tr(x) = ones",
                                    "∇_x sum(xᵀA x + A + x) = x"])
 def test_undeclared_vectors_keep_their_length(claim: str) -> None:
     # An undeclared lowercase letter is a column vector (spec §2): inference must not make it
     # 1×1 to let a row + column sum, tr of a vector or a product of vectors typecheck (the
     # rule would then be checked at n = 1 only). Declared as vector(n), x + xᵀ is ill-formed
-    # too. relu is no function of the language.
+    # too. gelu is no function of the language.
     verdict = verify_rule(claim_rule(claim), FAST)
     assert verdict.status is Status.ILL_FORMED, (verdict.status, verdict.message)
     assert verdict.position is not None
@@ -613,3 +616,43 @@ def test_check_json_from_the_command_line_is_in_gradchecks_notation() -> None:
     )
     for text in _messages(data):
         assert not SYMPY_SYNTAX.search(text), text
+
+
+# ---- the checks on a compiled problem ----
+
+
+def _without_timings(verdict: Verdict) -> Verdict:
+    symbolic = replace(verdict.symbolic, seconds=0.0) if verdict.symbolic else None
+    numeric = replace(verdict.numeric, seconds=0.0) if verdict.numeric else None
+    return replace(verdict, seconds=0.0, symbolic=symbolic, numeric=numeric)
+
+
+@pytest.mark.parametrize(
+    ("written", "target"),
+    [("∇_x (xᵀAx) = 2Ax", "∇_x (xᵀAx) = (A + Aᵀ)x"), ("∇_X tr(AX) = Aᵀ", "∇_X tr(AX) = A")],
+)
+def test_a_retargeted_problem_gets_the_verdict_of_the_rule_so_written(
+    written: str, target: str
+) -> None:
+    rule = claim_rule(target)
+    retargeted = compile_rule(claim_rule(written)).retarget(claim=compile_rule(rule).parsed.claim)
+    assert _without_timings(verdict_for(rule, retargeted, FAST)) == _without_timings(
+        verify_rule(rule, FAST)
+    )
+
+
+def test_check_problem_folds_the_evidence_of_a_problem() -> None:
+    holds = check_problem(compile_rule(claim_rule("∇_x (aᵀx) = a")), FAST)
+    assert holds.status is Status.HOLDS and holds.holds and holds.numeric is not None
+    fails = check_problem(compile_rule(claim_rule("∇_x (aᵀx) = 2a")), FAST)
+    assert fails.status is Status.FAILS and not fails.holds
+    assert fails.message.startswith("counterexample") or "disproof" in fails.message
+
+
+def test_a_verdict_keeps_the_compiled_rule_for_reporters() -> None:
+    rule = claim_rule("∇_x (xᵀAx) = (A + Aᵀ)x")
+    verdict = verify_rule(rule, FAST)
+    assert verdict.statement == compile_rule(rule).statement()
+    unreadable = rule_from_claim("∇_x (aᵀx = a")[0]
+    assert unreadable is not None
+    assert verify_rule(unreadable, FAST).statement is None

@@ -1,4 +1,7 @@
-"""Arithmetic on canonical expressions: products, Hadamard products, traces, functions."""
+"""Arithmetic on canonical expressions: products, Hadamard products, traces, functions.
+
+The plain product and the trace live in canon.py, whose normalisation needs them (‖u‖² = uᵀu).
+"""
 
 from __future__ import annotations
 
@@ -7,33 +10,26 @@ from fractions import Fraction
 
 from .canon import (
     Atom,
+    AtomKind,
     Expr,
     Scalar,
-    Term,
+    ScalarKind,
     Unsupported,
     atom,
-    chain_key,
+    combine,
     identity,
     number,
+    product,
     scalar,
     settle,
-    transpose_chain,
     zero,
 )
-
-
-def _combine(a: Expr, b: Expr, rows: object, cols: object, join) -> Expr:
-    items: dict[Term, Fraction] = defaultdict(Fraction)
-    for (sa, ca), coef_a in a.terms:
-        for (sb, cb), coef_b in b.terms:
-            for term, c in join(sa + sb, ca, cb, coef_a * coef_b).items():
-                items[term] += c
-    return Expr.of(items, rows, cols)  # type: ignore[arg-type]
+from .canon import trace as trace  # re-exported: the op tables name alg.trace
 
 
 def scale_by(s: Expr, m: Expr) -> Expr:
     """A scalar expression times any expression."""
-    return _combine(s, m, m.rows, m.cols, lambda sc, ca, cb, c: settle(sc, cb, c))
+    return combine(s, m, m.rows, m.cols, lambda sc, ca, cb, c: settle(sc, cb, c))
 
 
 def matmul(a: Expr, b: Expr) -> Expr:
@@ -44,7 +40,7 @@ def matmul(a: Expr, b: Expr) -> Expr:
         return scale_by(b, a)
     if a.cols != b.rows:
         raise Unsupported(f"product of {a.rows}×{a.cols} and {b.rows}×{b.cols}")
-    return _combine(a, b, a.rows, b.cols, lambda sc, ca, cb, c: settle(sc, ca + cb, c))
+    return product(a, b)
 
 
 def add(a: Expr, b: Expr) -> Expr:
@@ -57,13 +53,13 @@ def add(a: Expr, b: Expr) -> Expr:
 
 
 def ones(rows: object, cols: object) -> Expr:
-    return atom(Atom("ones", (), rows, cols))  # type: ignore[arg-type]
+    return atom(Atom(AtomKind.ONES, (), rows, cols))  # type: ignore[arg-type]
 
 
 def _bases(chain: tuple[Atom, ...], rows: object, cols: object) -> dict[Expr, Fraction]:
-    if len(chain) == 1 and chain[0].kind == "had":
+    if len(chain) == 1 and chain[0].kind is AtomKind.HAD:
         return dict(chain[0].payload)
-    if len(chain) == 1 and chain[0].kind == "ones":
+    if len(chain) == 1 and chain[0].kind is AtomKind.ONES:
         return {}
     return {Expr.of({((), chain): Fraction(1)}, rows, cols): Fraction(1)}  # type: ignore[arg-type]
 
@@ -72,13 +68,13 @@ def had_atom(bases: dict[Expr, Fraction], rows: object, cols: object) -> tuple[A
     """The chain of a Hadamard product of bases with exponents (𝟏 when none are left)."""
     kept = {b: e for b, e in bases.items() if e != 0}
     if not kept:
-        return (Atom("ones", (), rows, cols),)  # type: ignore[arg-type]
+        return (Atom(AtomKind.ONES, (), rows, cols),)  # type: ignore[arg-type]
     if len(kept) == 1:
         ((base, e),) = kept.items()
         if e == 1 and len(base.terms) == 1 and not base.terms[0][0][0] and base.terms[0][1] == 1:
             return base.terms[0][0][1]
     payload = tuple(sorted(kept.items(), key=lambda be: repr(be)))
-    return (Atom("had", payload, rows, cols),)  # type: ignore[arg-type]
+    return (Atom(AtomKind.HAD, payload, rows, cols),)  # type: ignore[arg-type]
 
 
 def hadamard(a: Expr, b: Expr) -> Expr:
@@ -94,7 +90,7 @@ def hadamard(a: Expr, b: Expr) -> Expr:
                 bases[base] += e
         return settle(sc, had_atom(bases, rows, cols), c)
 
-    return _combine(a, b, rows, cols, join)
+    return combine(a, b, rows, cols, join)
 
 
 def monomial(e: Expr) -> tuple[Fraction, tuple, tuple] | None:
@@ -123,8 +119,8 @@ def power(a: Expr, k: Fraction) -> Expr:
             settle(powered, had_atom(bases, a.rows, a.cols), coef ** int(k)), a.rows, a.cols
         )
     if a.is_scalar:
-        return scalar(Scalar("poly", (a,)), k)
-    return atom(Atom("had", ((a, k),), a.rows, a.cols))
+        return scalar(Scalar(ScalarKind.POLY, (a,)), k)
+    return atom(Atom(AtomKind.HAD, ((a, k),), a.rows, a.cols))
 
 
 def divide(a: Expr, b: Expr) -> Expr:
@@ -140,13 +136,13 @@ def function(op: str, a: Expr) -> Expr:
             coef == 1
             and not chain
             and len(scalars) == 1
-            and scalars[0][0].kind == "det"
+            and scalars[0][0].kind is ScalarKind.DET
             and scalars[0][1] == 1
         ):
             return logdet(scalars[0][0].payload[0])
     if a.is_scalar:
-        return scalar(Scalar("fn", (op, a)))
-    return atom(Atom("fn", (op, a), a.rows, a.cols))
+        return scalar(Scalar(ScalarKind.FN, (op, a)))
+    return atom(Atom(AtomKind.FN, (op, a), a.rows, a.cols))
 
 
 def oriented(e: Expr, signs: bool = False) -> Expr:
@@ -155,28 +151,6 @@ def oriented(e: Expr, signs: bool = False) -> Expr:
     if signs:  # of ±u, the one whose first term is positive
         options = [o for o in options if o.terms and o.terms[0][1] > 0] or options
     return min(options, key=lambda o: (repr(o).count("t=True"), repr(o)))
-
-
-def trace(a: Expr) -> Expr:
-    """tr, linear and cyclic: tr(ABC) = tr(BCA) = tr((ABC)ᵀ); tr(xyᵀ) = yᵀx."""
-    items: dict[Term, Fraction] = defaultdict(Fraction)
-    for (scalars, chain), coef in a.terms:
-        if not chain:
-            extra = ((Scalar("dim", (a.rows,)), Fraction(1)),) if a.rows != 1 else ()
-            for term, c in settle(scalars + extra, (), coef).items():
-                items[term] += c
-            continue
-        rotations = [chain[i:] + chain[:i] for i in range(len(chain))]
-        rotations += [transpose_chain(r) for r in rotations]
-        as_scalar = [r for r in rotations if r[0].rows == 1 and r[-1].cols == 1]
-        if as_scalar:
-            terms = settle(scalars, min(as_scalar, key=chain_key), coef)
-        else:
-            best = min(rotations, key=chain_key)
-            terms = settle((*scalars, (Scalar("tr", best), Fraction(1))), (), coef)
-        for term, c in terms.items():
-            items[term] += c
-    return Expr.of(items, 1, 1)
 
 
 def total(a: Expr) -> Expr:
@@ -194,9 +168,14 @@ def _square_factors(a: Expr) -> tuple[Atom, ...] | None:
     if mono is None or mono[0] != 1 or mono[1]:
         return None
     chain = mono[2]
-    if chain and all(f.kind in ("sym", "inv") and f.rows == f.cols for f in chain):
+    if chain and all(_square_symbol(f) for f in chain):
         return chain
     return None
+
+
+def _square_symbol(f: Atom) -> bool:
+    """A square symbol or its inverse: det, log det and inverses split over these."""
+    return f.kind in (AtomKind.SYM, AtomKind.INV) and f.rows == f.cols
 
 
 def det(a: Expr) -> Expr:
@@ -205,13 +184,12 @@ def det(a: Expr) -> Expr:
         return a
     factors = _square_factors(a)
     if factors is None:
-        return scalar(Scalar("det", (oriented(a),)))
+        return scalar(Scalar(ScalarKind.DET, (oriented(a),)))
     result = number(Fraction(1))
     for f in factors:
-        base = atom(Atom("sym", f.payload, f.rows, f.cols, symmetric=f.symmetric))
-        result = matmul(
-            result, scalar(Scalar("det", (base,)), Fraction(-1 if f.kind == "inv" else 1))
-        )
+        base = atom(Atom(AtomKind.SYM, f.payload, f.rows, f.cols, symmetric=f.symmetric))
+        exponent = Fraction(-1 if f.kind is AtomKind.INV else 1)
+        result = matmul(result, scalar(Scalar(ScalarKind.DET, (base,)), exponent))
     return result
 
 
@@ -219,18 +197,18 @@ def logdet(a: Expr) -> Expr:
     """log det(AB) = log det A + log det B; log det A⁻¹ = −log det A."""
     factors = _square_factors(a)
     if factors is None:
-        return scalar(Scalar("logdet", (oriented(a),)))
+        return scalar(Scalar(ScalarKind.LOGDET, (oriented(a),)))
     result = number(Fraction(0))
     for f in factors:
-        base = atom(Atom("sym", f.payload, f.rows, f.cols, symmetric=f.symmetric))
-        term = scalar(Scalar("logdet", (base,)))
-        result = result + (-term if f.kind == "inv" else term)
+        base = atom(Atom(AtomKind.SYM, f.payload, f.rows, f.cols, symmetric=f.symmetric))
+        term = scalar(Scalar(ScalarKind.LOGDET, (base,)))
+        result = result + (-term if f.kind is AtomKind.INV else term)
     return result
 
 
 def norm(a: Expr) -> Expr:
     """‖u‖ = ‖−u‖ = ‖uᵀ‖."""
-    return scalar(Scalar("norm", (oriented(a, signs=True),)))
+    return scalar(Scalar(ScalarKind.NORM, (oriented(a, signs=True),)))
 
 
 def inverse(a: Expr) -> Expr:
@@ -240,17 +218,18 @@ def inverse(a: Expr) -> Expr:
     mono = monomial(a)
     if mono is not None:
         coef, scalars, chain = mono
-        if chain and all(f.kind in ("sym", "inv") and f.rows == f.cols for f in chain):
+        if chain and all(_square_symbol(f) for f in chain):
             flipped = tuple(_invert_atom(f) for f in reversed(chain))
             inv_scalars = tuple((s, -e) for s, e in scalars)
             return Expr.of(settle(inv_scalars, flipped, 1 / coef), a.rows, a.cols)
-    return atom(Atom("invx", (a,), a.rows, a.cols))
+    return atom(Atom(AtomKind.INVX, (a,), a.rows, a.cols))
 
 
 def _invert_atom(f: Atom) -> Atom:
-    kind = "inv" if f.kind == "sym" else "sym"
-    if f.kind == "sym" and f.payload[1] == "orthogonal":
+    """X ↦ X⁻¹ and X⁻¹ ↦ X; Q⁻¹ = Qᵀ for an orthogonal Q."""
+    if f.orthogonal:
         return f.transposed()
+    kind = AtomKind.INV if f.kind is AtomKind.SYM else AtomKind.SYM
     return Atom(kind, f.payload, f.rows, f.cols, f.t, f.symmetric)
 
 
@@ -261,24 +240,24 @@ def diag(a: Expr) -> Expr:
         result = zero(v.rows, v.rows)
         for (scalars, chain), coef in v.terms:  # diag is linear; diag(𝟏) = I
             s = Expr.of({(scalars, ()): coef}, 1, 1)
-            if len(chain) == 1 and chain[0].kind == "ones":
+            if len(chain) == 1 and chain[0].kind is AtomKind.ONES:
                 part = identity(v.rows)
             else:
                 vector = Expr.of({((), chain): Fraction(1)}, v.rows, 1)
-                part = atom(Atom("diag", (vector,), v.rows, v.rows, symmetric=True))
+                part = atom(Atom(AtomKind.DIAG, (vector,), v.rows, v.rows, symmetric=True))
             result = result + scale_by(s, part)
         return result
-    return atom(Atom("dg", (oriented(a),), a.rows, 1))
+    return atom(Atom(AtomKind.DG, (oriented(a),), a.rows, 1))
 
 
 def softmax(a: Expr) -> Expr:
     if a.rows == 1 and a.cols != 1:  # a row: softmax of its column, transposed back
         return softmax(a.T).T
-    return atom(Atom("softmax", (a,), a.rows, a.cols))
+    return atom(Atom(AtomKind.SOFTMAX, (a,), a.rows, a.cols))
 
 
 def logsumexp(a: Expr) -> Expr:
-    return scalar(Scalar("lse", (a if a.cols == 1 else a.T,)))
+    return scalar(Scalar(ScalarKind.LSE, (a if a.cols == 1 else a.T,)))
 
 
 def identity_like(a: Expr) -> Expr:

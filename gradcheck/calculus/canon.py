@@ -8,22 +8,64 @@ nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from fractions import Fraction
 from functools import cached_property
+from typing import assert_never
 
 Dim = str | int
+ORTHOGONAL = "orthogonal"  # the tag of an orthogonal symbol (QᵀQ = I), in its atoms' payload
+CONSTANT = "const"  # the tag of a named number (π) in a 1×1 symbol's payload
 
 
 class Unsupported(Exception):
     """An expression outside what the canonical form handles."""
 
 
+class _Kind(Enum):
+    # The repr is the value's: canonical order sorts by repr() of nested atoms and scalars,
+    # and a kind must sort (and so print formulas) exactly as its name once did.
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class AtomKind(_Kind):
+    """What a chain factor is; its payload follows from it."""
+
+    SYM = "sym"  # a symbol X: (name, tag)
+    DIR = "dir"  # the direction dX: (name, tag)
+    INV = "inv"  # X⁻¹ of a symbol: (name, tag)
+    ONES = "ones"  # 𝟏 of its shape: ()
+    FN = "fn"  # f(M) elementwise: (op, M)
+    HAD = "had"  # a ⊙ b ⊙ …: ((base, exponent), …)
+    INVX = "invx"  # the inverse of an expression: (M,)
+    DIAG = "diag"  # diag(v), a diagonal matrix: (v,)
+    DG = "dg"  # the diagonal of a matrix as a vector: (M,)
+    SOFTMAX = "softmax"  # (v,)
+
+
+class ScalarKind(_Kind):
+    """What a scalar factor is; its payload follows from it."""
+
+    SYM = "sym"  # a 1×1 symbol or direction: (AtomKind, name), or (CONSTANT, π)
+    CHAIN = "chain"  # a 1×1 product: the chain's atoms
+    POLY = "poly"  # a power of a scalar sum: (sum,)
+    FN = "fn"  # f(s): (op, s)
+    DIM = "dim"  # tr(I) = n: (n,)
+    TR = "tr"  # a trace of a square chain: the chain's atoms
+    DET = "det"  # (M,)
+    LOGDET = "logdet"  # (M,)
+    NORM = "norm"  # (u,)
+    LSE = "lse"  # logsumexp: (v,)
+
+
 @dataclass(frozen=True)
 class Atom:
     """A factor of a matrix product: a symbol, X⁻¹, dX, 𝟏, f(M) elementwise, a ⊙ b, diag(v)…"""
 
-    kind: str
+    kind: AtomKind
     payload: tuple
     rows: Dim
     cols: Dim
@@ -34,27 +76,43 @@ class Atom:
     def key(self) -> str:
         return repr((self.kind, self.payload, self.t, self.rows, self.cols))
 
+    @property
+    def orthogonal(self) -> bool:
+        """An orthogonal symbol Q (QᵀQ = QQᵀ = I, Q⁻¹ = Qᵀ)."""
+        return self.kind is AtomKind.SYM and self.payload[1] == ORTHOGONAL
+
     def transposed(self) -> Atom:
         if self.symmetric:
             return self
-        if self.kind == "fn":
-            op, arg = self.payload
-            return Atom("fn", (op, arg.T), self.cols, self.rows)
-        if self.kind == "had":
-            bases = tuple(sorted(((b.T, e) for b, e in self.payload), key=_pair_key))
-            return Atom("had", bases, self.cols, self.rows)
-        if self.kind == "invx":
-            return Atom("invx", (self.payload[0].T,), self.cols, self.rows)
-        if self.kind == "ones":
-            return Atom("ones", (), self.cols, self.rows)
-        return Atom(self.kind, self.payload, self.cols, self.rows, not self.t)
+        match self.kind:
+            case AtomKind.FN:
+                op, arg = self.payload
+                return Atom(AtomKind.FN, (op, arg.T), self.cols, self.rows)
+            case AtomKind.HAD:
+                bases = tuple(sorted(((b.T, e) for b, e in self.payload), key=_pair_key))
+                return Atom(AtomKind.HAD, bases, self.cols, self.rows)
+            case AtomKind.INVX:
+                return Atom(AtomKind.INVX, (self.payload[0].T,), self.cols, self.rows)
+            case AtomKind.ONES:
+                return Atom(AtomKind.ONES, (), self.cols, self.rows)
+            case (
+                AtomKind.SYM
+                | AtomKind.DIR
+                | AtomKind.INV
+                | AtomKind.DIAG
+                | AtomKind.DG
+                | AtomKind.SOFTMAX
+            ):
+                return Atom(self.kind, self.payload, self.cols, self.rows, not self.t)
+            case _:
+                assert_never(self.kind)
 
 
 @dataclass(frozen=True)
 class Scalar:
     """A scalar factor: λ, aᵀx (a 1×1 chain), tr(…), det(…), ‖…‖, f(s), a polynomial…"""
 
-    kind: str
+    kind: ScalarKind
     payload: tuple
 
     @cached_property
@@ -168,10 +226,10 @@ def settle(scalars: Scalars, chain: Chain, coef: Fraction) -> dict[Term, Fractio
 
 def _expand_power(s: Scalar, e: Fraction) -> dict[Term, Fraction]:
     """sᵉ as monomials: even powers of a norm and whole powers of a polynomial multiply out."""
-    if s.kind == "norm" and e.denominator == 1 and e > 0 and e % 2 == 0:
+    if s.kind is ScalarKind.NORM and e.denominator == 1 and e > 0 and e % 2 == 0:
         inner = inner_product(s.payload[0])
         return _power_terms(inner, int(e) // 2)
-    if s.kind == "poly" and e.denominator == 1 and e > 0:
+    if s.kind is ScalarKind.POLY and e.denominator == 1 and e > 0:
         return _power_terms(s.payload[0], int(e))
     return {(((s, e),), ()): Fraction(1)}
 
@@ -204,23 +262,23 @@ def _cancel(chain: Chain) -> Chain:
     for a in chain:
         if out and _inverse_pair(out[-1], a):
             out.pop()
-        elif out and out[-1].kind == a.kind == "ones" and out[-1].cols == 1 and a.rows == 1:
-            out[-1] = Atom("ones", (), out[-1].rows, a.cols)
+        elif out and _ones(out[-1]) and _ones(a) and out[-1].cols == 1 and a.rows == 1:
+            out[-1] = Atom(AtomKind.ONES, (), out[-1].rows, a.cols)
         else:
             out.append(a)
     return tuple(out)
 
 
+def _ones(a: Atom) -> bool:
+    return a.kind is AtomKind.ONES
+
+
 def _inverse_pair(a: Atom, b: Atom) -> bool:
     if a.payload != b.payload:
         return False
-    if a.kind == b.kind == "sym":
-        return a.payload[1] == "orthogonal" and a.t != b.t
-    if a.t != b.t:
-        return False
-    if {a.kind, b.kind} == {"sym", "inv"}:
-        return True
-    return a.kind == b.kind == "sym" and a.payload[1] == "orthogonal" and a.t != b.t
+    if a.kind is b.kind is AtomKind.SYM:
+        return a.orthogonal and a.t != b.t
+    return a.t == b.t and {a.kind, b.kind} == {AtomKind.SYM, AtomKind.INV}
 
 
 def _pull_scalars(chain: Chain) -> tuple[Chain, list[tuple[Scalar, Fraction]]]:
@@ -245,12 +303,12 @@ def chain_scalar(chain: Chain) -> Scalar:
     chain = _special_sums(chain)
     flipped = transpose_chain(chain)
     best = min(chain, flipped, key=chain_key)
-    return Scalar("chain", best)
+    return Scalar(ScalarKind.CHAIN, best)
 
 
 def _special_sums(chain: Chain) -> Chain:
     """𝟏ᵀ(a ⊙ b) = aᵀb for vectors: the form a gradient is read from."""
-    if len(chain) == 2 and chain[0].kind == "ones" and chain[1].kind == "had":
+    if len(chain) == 2 and _ones(chain[0]) and chain[1].kind is AtomKind.HAD:
         bases = chain[1].payload
         if len(bases) == 2 and all(e == 1 for _, e in bases) and chain[1].cols == 1:
             a, b = bases[0][0], bases[1][0]
@@ -264,7 +322,47 @@ def _special_sums(chain: Chain) -> Chain:
 
 def inner_product(u: Expr) -> Expr:
     """uᵀu for a vector, tr(uᵀu) for a matrix: the square of ‖u‖."""
-    from .algebra import matmul, trace
+    square = product(u.T, u)
+    return square if square.is_scalar else trace(square)
 
-    product = matmul(u.T, u)
-    return product if product.is_scalar else trace(product)
+
+# ----- the product and the trace, which normalising a norm's square needs -----
+
+Join = Callable[[Scalars, Chain, Chain, Fraction], dict[Term, Fraction]]
+
+
+def combine(a: Expr, b: Expr, rows: Dim, cols: Dim, join: Join) -> Expr:
+    """Σ over every pair of monomials of a and b of join(scalars, chain a, chain b, coef)."""
+    items: dict[Term, Fraction] = defaultdict(Fraction)
+    for (sa, ca), coef_a in a.terms:
+        for (sb, cb), coef_b in b.terms:
+            for term, c in join(sa + sb, ca, cb, coef_a * coef_b).items():
+                items[term] += c
+    return Expr.of(items, rows, cols)
+
+
+def product(a: Expr, b: Expr) -> Expr:
+    """The matrix product of a (m×k) and b (k×n), monomial by monomial."""
+    return combine(a, b, a.rows, b.cols, lambda sc, ca, cb, c: settle(sc, ca + cb, c))
+
+
+def trace(a: Expr) -> Expr:
+    """tr, linear and cyclic: tr(ABC) = tr(BCA) = tr((ABC)ᵀ); tr(xyᵀ) = yᵀx."""
+    items: dict[Term, Fraction] = defaultdict(Fraction)
+    for (scalars, chain), coef in a.terms:
+        if not chain:
+            extra = ((Scalar(ScalarKind.DIM, (a.rows,)), Fraction(1)),) if a.rows != 1 else ()
+            for term, c in settle(scalars + extra, (), coef).items():
+                items[term] += c
+            continue
+        rotations = [chain[i:] + chain[:i] for i in range(len(chain))]
+        rotations += [transpose_chain(r) for r in rotations]
+        as_scalar = [r for r in rotations if r[0].rows == 1 and r[-1].cols == 1]
+        if as_scalar:
+            terms = settle(scalars, min(as_scalar, key=chain_key), coef)
+        else:
+            best = min(rotations, key=chain_key)
+            terms = settle((*scalars, (Scalar(ScalarKind.TR, best), Fraction(1))), (), coef)
+        for term, c in terms.items():
+            items[term] += c
+    return Expr.of(items, 1, 1)

@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..assumptions import Canonical, canonical_uses
 from ..lang.ast import Node
 from ..model import Kind, Layout
 from ..problem import Problem
-from .canon import Expr, Scalar, Term, Unsupported, zero
+from .canon import AtomKind, Expr, Scalar, ScalarKind, Term, Unsupported, zero
 from .differential import differential
 from .extract import gradient, jacobian
 from .human import to_ast
@@ -38,7 +39,9 @@ def _d(problem: Problem, node: Node, ctx: Context) -> Expr:
 
 def sums_to_one(e: Expr, problem: Problem) -> Expr:
     """𝟏ᵀy = 1 for a probability vector y."""
-    names = {n for n, a in problem.assumptions.items() if "probability" in a}
+    names = {
+        n for n, a in problem.assumptions.items() if Canonical.SUMS_TO_ONE in canonical_uses(a)
+    }
     if not names:
         return e
     items: dict[Term, Fraction] = defaultdict(Fraction)
@@ -49,11 +52,11 @@ def sums_to_one(e: Expr, problem: Problem) -> Expr:
 
 
 def _is_total_of(s: Scalar, names: set[str]) -> bool:
-    chain = s.payload if s.kind == "chain" else ()
+    chain = s.payload if s.kind is ScalarKind.CHAIN else ()
     return (
         len(chain) == 2
-        and chain[0].kind == "ones"
-        and chain[1].kind == "sym"
+        and chain[0].kind is AtomKind.ONES
+        and chain[1].kind is AtomKind.SYM
         and chain[1].payload[0] in names
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fractions import Fraction
+from types import MappingProxyType
 
 from ..lang.ast import Call, Const, Dir, Node, Num, Sym
+from ..lang.definitions import derivative
+from ..ops import OPS
 from .canon import Unsupported
 
 D = Node | None  # None is a zero differential, pruned as early as possible
@@ -36,14 +39,15 @@ def _times(op: str, a: Node, da: D, b: Node, db: D) -> D:
     return _plus(left, right)
 
 
-def _chain(outer: Callable[[Node], Node]) -> Callable[[Call, list[D]], D]:
-    """Elementwise f: d f(a) = f′(a) ⊙ da."""
-
-    def rule(node: Call, ds: list[D]) -> D:
-        da = ds[0]
-        return None if da is None else c("mul", outer(node.args[0]), da)
-
-    return rule
+def _elementwise(node: Call, ds: list[D]) -> D:
+    """d f(a) = f′(a) ⊙ da, with f′ from the operator table (da / g when f′ = 1 / g)."""
+    da = ds[0]
+    if da is None:
+        return None
+    slope = derivative(node.op, node.args[0])
+    if isinstance(slope, Call) and slope.op == "div" and slope.args[0] == n(1):
+        return c("div", da, slope.args[1])
+    return c("mul", slope, da)
 
 
 def _softmax(node: Call, ds: list[D]) -> D:
@@ -82,53 +86,47 @@ def _pow(node: Call, ds: list[D]) -> D:
     return c("mul", c("mul", k, c("pow", a, Num(k.value - 1))), ds[0])
 
 
-RULES: dict[str, Callable[[Call, list[D]], D]] = {
-    "add": lambda e, ds: _plus(ds[0], ds[1]),
-    "sub": lambda e, ds: _minus(ds[0], ds[1]),
-    "neg": lambda e, ds: None if ds[0] is None else c("neg", ds[0]),
-    "matmul": lambda e, ds: _times("matmul", e.args[0], ds[0], e.args[1], ds[1]),
-    "scale": lambda e, ds: _times("scale", e.args[0], ds[0], e.args[1], ds[1]),
-    "mul": lambda e, ds: _times("mul", e.args[0], ds[0], e.args[1], ds[1]),
-    "div": lambda e, ds: _minus(
-        None if ds[0] is None else c("div", ds[0], e.args[1]),
-        None if ds[1] is None else c("div", c("mul", e, ds[1]), e.args[1]),
-    ),
-    "pow": _pow,
-    "sup": _pow,
-    "matpow": _matpow,
-    "T": lambda e, ds: None if ds[0] is None else c("T", ds[0]),
-    "inv": lambda e, ds: None if ds[0] is None else c("neg", c("matmul", c("matmul", e, ds[0]), e)),
-    "norm": lambda e, ds: (
-        None if ds[0] is None else c("div", c("sum", c("mul", e.args[0], ds[0])), e)
-    ),
-    "fro": lambda e, ds: (
-        None if ds[0] is None else c("div", c("sum", c("mul", e.args[0], ds[0])), e)
-    ),
-    "exp": _chain(lambda a: c("exp", a)),
-    "log": lambda e, ds: None if ds[0] is None else c("div", ds[0], e.args[0]),
-    "sqrt": lambda e, ds: None if ds[0] is None else c("div", ds[0], c("mul", n(2), e)),
-    "sin": _chain(lambda a: c("cos", a)),
-    "cos": _chain(lambda a: c("neg", c("sin", a))),
-    "tan": _chain(lambda a: c("add", n(1), c("pow", c("tan", a), n(2)))),
-    "tanh": _chain(lambda a: c("sub", n(1), c("pow", c("tanh", a), n(2)))),
-    "sigmoid": _chain(lambda a: c("mul", c("sigmoid", a), c("sub", n(1), c("sigmoid", a)))),
-    "softplus": _chain(lambda a: c("sigmoid", a)),
-    "abs": _chain(lambda a: c("div", a, c("abs", a))),
-    "detach": lambda e, ds: None,
-    "sum": lambda e, ds: None if ds[0] is None else c("sum", ds[0]),
-    "logsumexp": lambda e, ds: (
-        None if ds[0] is None else c("sum", c("mul", c("softmax", e.args[0]), ds[0]))
-    ),
-    "softmax": _softmax,
-    "diag": lambda e, ds: None if ds[0] is None else c("diag", ds[0]),
-    "tr": lambda e, ds: None if ds[0] is None else c("tr", ds[0]),
-    "det": lambda e, ds: (
-        None if ds[0] is None else c("scale", e, c("tr", c("matmul", c("inv", e.args[0]), ds[0])))
-    ),
-    "logdet": lambda e, ds: (
-        None if ds[0] is None else c("tr", c("matmul", c("inv", e.args[0]), ds[0]))
-    ),
-}
+# The bespoke rules, by kernel name (ops.py); elementwise functions need none.
+KERNELS: Mapping[str, Callable[[Call, list[D]], D]] = MappingProxyType(
+    {
+        "add": lambda e, ds: _plus(ds[0], ds[1]),
+        "sub": lambda e, ds: _minus(ds[0], ds[1]),
+        "neg": lambda e, ds: None if ds[0] is None else c("neg", ds[0]),
+        "matmul": lambda e, ds: _times("matmul", e.args[0], ds[0], e.args[1], ds[1]),
+        "scale": lambda e, ds: _times("scale", e.args[0], ds[0], e.args[1], ds[1]),
+        "mul": lambda e, ds: _times("mul", e.args[0], ds[0], e.args[1], ds[1]),
+        "div": lambda e, ds: _minus(
+            None if ds[0] is None else c("div", ds[0], e.args[1]),
+            None if ds[1] is None else c("div", c("mul", e, ds[1]), e.args[1]),
+        ),
+        "pow": _pow,
+        "sup": _pow,
+        "matpow": _matpow,
+        "T": lambda e, ds: None if ds[0] is None else c("T", ds[0]),
+        "inv": lambda e, ds: (
+            None if ds[0] is None else c("neg", c("matmul", c("matmul", e, ds[0]), e))
+        ),
+        "norm": lambda e, ds: (
+            None if ds[0] is None else c("div", c("sum", c("mul", e.args[0], ds[0])), e)
+        ),
+        "detach": lambda e, ds: None,
+        "sum": lambda e, ds: None if ds[0] is None else c("sum", ds[0]),
+        "logsumexp": lambda e, ds: (
+            None if ds[0] is None else c("sum", c("mul", c("softmax", e.args[0]), ds[0]))
+        ),
+        "softmax": _softmax,
+        "diag": lambda e, ds: None if ds[0] is None else c("diag", ds[0]),
+        "tr": lambda e, ds: None if ds[0] is None else c("tr", ds[0]),
+        "det": lambda e, ds: (
+            None
+            if ds[0] is None
+            else c("scale", e, c("tr", c("matmul", c("inv", e.args[0]), ds[0])))
+        ),
+        "logdet": lambda e, ds: (
+            None if ds[0] is None else c("tr", c("matmul", c("inv", e.args[0]), ds[0]))
+        ),
+    }
+)
 
 
 def differential(node: Node, wrt: str) -> D:
@@ -140,6 +138,6 @@ def differential(node: Node, wrt: str) -> D:
     if isinstance(node, Dir):
         raise Unsupported("a differential of a differential")
     assert isinstance(node, Call)
-    if node.op not in RULES:
-        raise Unsupported(f"no differential rule for {node.op}")
-    return RULES[node.op](node, [differential(a, wrt) for a in node.args])
+    row = OPS[node.op]
+    rule = _elementwise if row.elementwise else KERNELS[row.kernel]
+    return rule(node, [differential(a, wrt) for a in node.args])

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import assert_never
 
 from . import algebra as alg
-from .canon import Atom, Expr, Scalar, Unsupported, identity, number, zero
+from .canon import Atom, AtomKind, Expr, Scalar, ScalarKind, Unsupported, identity, number, zero
 
 
 def _has_dir(thing: object) -> bool:
     """True when dX occurs anywhere inside an atom, scalar or expression."""
     if isinstance(thing, Atom):
-        return thing.kind == "dir" or _has_dir(thing.payload)
+        return thing.kind is AtomKind.DIR or _has_dir(thing.payload)
     if isinstance(thing, Scalar):
         return _has_dir(thing.payload)
     if isinstance(thing, Expr):
@@ -65,33 +66,56 @@ def adjoint(e: Expr, w: Expr, wrt: tuple[object, object]) -> Expr:
 
 
 def _adjoint_scalar(s: Scalar, w: Expr, wrt: tuple[object, object]) -> Expr:
-    if s.kind in ("chain", "tr"):
-        chain = s.payload
-        return adjoint(
-            Expr.of({((), chain): Fraction(1)}, chain[0].rows, chain[-1].cols),
-            alg.scale_by(w, identity(chain[0].rows)) if s.kind == "tr" else w,
-            wrt,
-        )
-    if s.kind == "poly":
-        return adjoint(s.payload[0], w, wrt)
-    raise Unsupported(f"dX inside {s.kind}")
+    match s.kind:
+        case ScalarKind.CHAIN | ScalarKind.TR:
+            chain = s.payload
+            return adjoint(
+                Expr.of({((), chain): Fraction(1)}, chain[0].rows, chain[-1].cols),
+                alg.scale_by(w, identity(chain[0].rows)) if s.kind is ScalarKind.TR else w,
+                wrt,
+            )
+        case ScalarKind.POLY:
+            return adjoint(s.payload[0], w, wrt)
+        case (
+            ScalarKind.SYM
+            | ScalarKind.FN
+            | ScalarKind.DIM
+            | ScalarKind.DET
+            | ScalarKind.LOGDET
+            | ScalarKind.NORM
+            | ScalarKind.LSE
+        ):
+            raise Unsupported(f"dX inside {s.kind.value}")
+        case _:
+            assert_never(s.kind)
 
 
 def _adjoint_atom(a: Atom, w: Expr, wrt: tuple[object, object]) -> Expr:
-    if a.kind == "dir":
-        return w.T if a.t else w
-    if a.kind == "had":
-        holders = [(b, e) for b, e in a.payload if _has_dir(b)]
-        if len(holders) != 1 or holders[0][1] != 1:
-            raise Unsupported("the differential is not linear in dX")
-        others = {b: e for b, e in a.payload if not _has_dir(b)}
-        weight = Expr.of({((), alg.had_atom(others, a.rows, a.cols)): Fraction(1)}, a.rows, a.cols)
-        return adjoint(holders[0][0], alg.hadamard(w, weight), wrt)
-    if a.kind == "diag":
-        return adjoint(a.payload[0], alg.diag(w), wrt)
-    if a.kind == "dg":
-        return adjoint(a.payload[0], alg.diag(w), wrt)
-    raise Unsupported(f"dX inside {a.kind}")
+    match a.kind:
+        case AtomKind.DIR:
+            return w.T if a.t else w
+        case AtomKind.HAD:
+            holders = [(b, e) for b, e in a.payload if _has_dir(b)]
+            if len(holders) != 1 or holders[0][1] != 1:
+                raise Unsupported("the differential is not linear in dX")
+            others = {b: e for b, e in a.payload if not _has_dir(b)}
+            weight = Expr.of(
+                {((), alg.had_atom(others, a.rows, a.cols)): Fraction(1)}, a.rows, a.cols
+            )
+            return adjoint(holders[0][0], alg.hadamard(w, weight), wrt)
+        case AtomKind.DIAG | AtomKind.DG:
+            return adjoint(a.payload[0], alg.diag(w), wrt)
+        case (
+            AtomKind.SYM
+            | AtomKind.INV
+            | AtomKind.ONES
+            | AtomKind.FN
+            | AtomKind.INVX
+            | AtomKind.SOFTMAX
+        ):
+            raise Unsupported(f"dX inside {a.kind.value}")
+        case _:
+            assert_never(a.kind)
 
 
 def gradient(df: Expr, wrt_shape: tuple[object, object]) -> Expr:
@@ -119,9 +143,9 @@ def jacobian(df: Expr, n: object) -> Expr:
             raise Unsupported("the differential is not of the form M dx")
         left = alg.matmul(rest, _chain_expr(chain[:-1], m, chain[-1].rows))
         last = chain[-1]
-        if last.kind == "dir":
+        if last.kind is AtomKind.DIR:
             total = total + left
-        elif last.kind == "had":
+        elif last.kind is AtomKind.HAD:
             others = {b: e for b, e in last.payload if not _has_dir(b)}
             holders = [b for b, e in last.payload if _has_dir(b) and e == 1]
             if len(holders) != 1 or len(holders[0].terms) != 1:
@@ -130,5 +154,5 @@ def jacobian(df: Expr, n: object) -> Expr:
             inner = jacobian(holders[0], n)
             total = total + alg.matmul(alg.matmul(left, alg.diag(weight)), inner)
         else:
-            raise Unsupported(f"dx inside {last.kind}")
+            raise Unsupported(f"dx inside {last.kind.value}")
     return total

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
+from typing import assert_never
 
 from ..lang.ast import Call, Const, Dir, Node, Num, Sym
-from .canon import Atom, Expr, Scalar, Term
+from .canon import CONSTANT, Atom, AtomKind, Expr, Scalar, ScalarKind, Scalars
 
-Monomial = tuple[Fraction, tuple[tuple[Scalar, Fraction], ...], tuple[Atom, ...]]
+Monomial = tuple[Fraction, Scalars, tuple[Atom, ...]]
 
 
 def c(op: str, *args: Node) -> Call:
@@ -20,38 +23,6 @@ def _product(nodes: list[Node], op: str = "matmul") -> Node | None:
     for node in nodes:
         result = node if result is None else c(op, result, node)
     return result
-
-
-def atom_ast(a: Atom) -> Node:
-    """One chain factor as an AST."""
-    if a.kind in ("sym", "dir"):
-        node: Node = Sym(a.payload[0]) if a.kind == "sym" else Dir(a.payload[0])
-        return c("T", node) if a.t else node
-    if a.kind == "inv":
-        node = c("inv", Sym(a.payload[0]))
-        return c("T", node) if a.t else node
-    if a.kind == "ones":
-        if a.cols == 1:
-            return Const("ones", (a.rows,))
-        if a.rows == 1:
-            return c("T", Const("ones", (a.cols,)))
-        return Const("ones", (a.rows, a.cols))
-    if a.kind == "fn":
-        return c(a.payload[0], to_ast(a.payload[1]))
-    if a.kind in ("diag", "dg"):
-        node = c("diag", to_ast(a.payload[0]))
-        return c("T", node) if a.t else node
-    if a.kind == "softmax":
-        node = c("softmax", to_ast(a.payload[0]))
-        return c("T", node) if a.t else node
-    if a.kind == "invx":
-        return c("inv", to_ast(a.payload[0]))
-    if a.kind == "had":
-        factors = [_elementwise_power(to_ast(b), e) for b, e in a.payload]
-        result = _product(factors, "mul")
-        assert result is not None
-        return result
-    raise ValueError(a.kind)
 
 
 def _elementwise_power(node: Node, e: Fraction) -> Node:
@@ -69,137 +40,179 @@ def _power_ast(node: Node, e: Fraction, op: str) -> Node:
     return c(op, node, Num(e))
 
 
-def scalar_ast(s: Scalar) -> Node:
-    """One scalar factor as an AST."""
-    if s.kind == "sym":
-        return Sym(s.payload[1]) if s.payload[0] == "sym" else Dir(s.payload[1])
-    if s.kind == "chain":
-        chain = s.payload
-        if len(chain) == 2 and chain[0].transposed() == chain[1] and False:
-            return c("norm", atom_ast(chain[1]))
-        result = _product([atom_ast(a) for a in chain])
+def _transposed_if(t: bool, node: Node) -> Node:
+    return c("T", node) if t else node
+
+
+_SCALAR_CALLS = MappingProxyType(
+    {
+        ScalarKind.DET: "det",
+        ScalarKind.LOGDET: "logdet",
+        ScalarKind.NORM: "norm",
+        ScalarKind.LSE: "logsumexp",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Printer:
+    """Canonical form → AST; `sized` writes identities as eye(n), for ASTs lowered again."""
+
+    sized: bool
+
+    def identity(self, n: object) -> Node:
+        return Const("I", (n,) if self.sized else ())  # type: ignore[arg-type]
+
+    def atom(self, a: Atom) -> Node:
+        """One chain factor."""
+        match a.kind:
+            case AtomKind.SYM:
+                return _transposed_if(a.t, Sym(a.payload[0]))
+            case AtomKind.DIR:
+                return _transposed_if(a.t, Dir(a.payload[0]))
+            case AtomKind.INV:
+                return _transposed_if(a.t, c("inv", Sym(a.payload[0])))
+            case AtomKind.ONES:
+                if a.cols == 1:
+                    return Const("ones", (a.rows,))
+                if a.rows == 1:
+                    return c("T", Const("ones", (a.cols,)))
+                return Const("ones", (a.rows, a.cols))
+            case AtomKind.FN:
+                return c(a.payload[0], self.expr(a.payload[1]))
+            case AtomKind.DIAG | AtomKind.DG:
+                return _transposed_if(a.t, c("diag", self.expr(a.payload[0])))
+            case AtomKind.SOFTMAX:
+                return _transposed_if(a.t, c("softmax", self.expr(a.payload[0])))
+            case AtomKind.INVX:
+                return c("inv", self.expr(a.payload[0]))
+            case AtomKind.HAD:
+                factors = [_elementwise_power(self.expr(b), e) for b, e in a.payload]
+                result = _product(factors, "mul")
+                assert result is not None
+                return result
+            case _:
+                assert_never(a.kind)
+
+    def chain(self, chain: tuple[Atom, ...]) -> Node:
+        result = _product([self.atom(a) for a in chain])
         assert result is not None
         return result
-    if s.kind == "tr":
-        inner = _product([atom_ast(a) for a in s.payload])
-        assert inner is not None
-        return c("tr", inner)
-    if s.kind == "fn":
-        return c(s.payload[0], to_ast(s.payload[1]))
-    if s.kind == "poly":
-        return to_ast(s.payload[0])
-    if s.kind == "dim":  # tr(I) = n
-        return c("tr", Const("I", (s.payload[0],) if _SIZED[-1] else ()))
-    op = {"det": "det", "logdet": "logdet", "norm": "norm", "lse": "logsumexp"}[s.kind]
-    if op == "norm" and s.payload[0].cols != 1 and s.payload[0].rows != 1:
-        op = "fro"
-    return c(op, to_ast(s.payload[0]))
+
+    def scalar(self, s: Scalar) -> Node:
+        """One scalar factor."""
+        match s.kind:
+            case ScalarKind.SYM:
+                tag, name = s.payload
+                if tag == CONSTANT:
+                    return Const(name)
+                return Dir(name) if tag is AtomKind.DIR else Sym(name)
+            case ScalarKind.CHAIN:
+                return self.chain(s.payload)
+            case ScalarKind.TR:
+                return c("tr", self.chain(s.payload))
+            case ScalarKind.FN:
+                return c(s.payload[0], self.expr(s.payload[1]))
+            case ScalarKind.POLY:
+                return self.expr(s.payload[0])
+            case ScalarKind.DIM:  # tr(I) = n
+                return c("tr", self.identity(s.payload[0]))
+            case ScalarKind.NORM if s.payload[0].cols != 1 and s.payload[0].rows != 1:
+                return c("fro", self.expr(s.payload[0]))
+            case ScalarKind.DET | ScalarKind.LOGDET | ScalarKind.NORM | ScalarKind.LSE:
+                return c(_SCALAR_CALLS[s.kind], self.expr(s.payload[0]))
+            case _:
+                assert_never(s.kind)
+
+    def expr(self, e: Expr) -> Node:
+        """The expression in human form: Ax + Aᵀx → (A + Aᵀ)x, 2AᵀAx − 2Aᵀb → 2Aᵀ(Ax − b)."""
+        monomials = _monomials(e)
+        if not monomials:
+            return Num(Fraction(0)) if e.is_scalar else Const("zeros", (e.rows, e.cols))
+        return self.factored(monomials, e)
+
+    def term(self, m: Monomial, e: Expr) -> Node:
+        """coef · scalars · chain, with negative powers as a denominator (a bare I where the
+        chain is empty in the matrix e)."""
+        coef, scalars, chain = m
+        up = [_power_ast(self.scalar(s), p, "sup") for s, p in scalars if p > 0]
+        down = [_power_ast(self.scalar(s), -p, "sup") for s, p in scalars if p < 0]
+        body = _product([self.atom(a) for a in chain])
+        if body is None and (e.rows, e.cols) != (1, 1):
+            body = self.identity(e.rows)
+        factors = up + ([body] if body is not None else [])
+        magnitude = abs(coef)
+        numerator = _product(factors, "scale")
+        if magnitude != 1 or numerator is None:
+            lead = Num(magnitude)
+            numerator = lead if numerator is None else c("scale", lead, numerator)
+        if down:
+            denominator = _product(down, "scale")
+            assert denominator is not None
+            numerator = c("div", numerator, denominator)
+        return c("neg", numerator) if coef < 0 else numerator
+
+    def factored(self, monomials: list[Monomial], e: Expr) -> Node:
+        if len(monomials) == 1:
+            return self.term(monomials[0], e)
+        coef = _common_coefficient([m[0] for m in monomials])
+        common = _common_scalars([m[1] for m in monomials])
+        prefix = _common_affix([m[2] for m in monomials], from_left=True)
+        rest_chains = [m[2][len(prefix) :] for m in monomials]
+        suffix = _common_affix(rest_chains, from_left=False)
+        if coef == 1 and not common and not prefix and not suffix:
+            return self.summed(monomials, e)
+        inner = [
+            (m[0] / coef, _without(m[1], common), m[2][len(prefix) : len(m[2]) - len(suffix)])
+            for m in monomials
+        ]
+        body = self.summed(inner, e)
+        chain = [self.atom(a) for a in prefix] + [body] + [self.atom(a) for a in suffix]
+        product = _product(chain)
+        assert product is not None
+        return self.around(coef, common, product)
+
+    def around(self, coef: Fraction, scalars: Scalars, body: Node) -> Node:
+        """coef · scalars · body, with negative powers as a denominator."""
+        up = [_power_ast(self.scalar(s), p, "sup") for s, p in scalars if p > 0]
+        down = [_power_ast(self.scalar(s), -p, "sup") for s, p in scalars if p < 0]
+        numerator = _product([*up, body], "scale")
+        assert numerator is not None
+        if abs(coef) != 1:
+            numerator = c("scale", Num(abs(coef)), numerator)
+        if down:
+            denominator = _product(down, "scale")
+            assert denominator is not None
+            numerator = c("div", numerator, denominator)
+        return c("neg", numerator) if coef < 0 else numerator
+
+    def summed(self, monomials: list[Monomial], e: Expr) -> Node:
+        """A sum, grouping terms that share a last (or first) factor: Ax + Aᵀx → (A + Aᵀ)x."""
+        groups = max((_groups(monomials, side) for side in (-1, 0)), key=_gain)
+        if _gain(groups) == 0 or len(groups) == 1:
+            nodes = [self.term(m, e) for m in monomials]
+        else:
+            nodes = [self.factored(g, e) if len(g) > 1 else self.term(g[0], e) for g in groups]
+        nodes.sort(key=lambda node: isinstance(node, Call) and node.op == "neg")
+        result = nodes[0]
+        for node in nodes[1:]:
+            if isinstance(node, Call) and node.op == "neg":
+                result = c("sub", result, node.args[0])
+            else:
+                result = c("add", result, node)
+        return result
+
+
+def to_ast(e: Expr, sized: bool = False) -> Node:
+    """The expression in human form: Ax + Aᵀx → (A + Aᵀ)x, 2AᵀAx − 2Aᵀb → 2Aᵀ(Ax − b).
+
+    `sized` writes identities as eye(n), for ASTs that are lowered again.
+    """
+    return _Printer(sized).expr(e)
 
 
 def _monomials(e: Expr) -> list[Monomial]:
     return [(coef, scalars, chain) for (scalars, chain), coef in e.terms]
-
-
-_SHAPE: list[tuple[object, object]] = [(1, 1)]  # the shape of the sum being printed
-
-
-def _term_ast(
-    coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...], chain: tuple[Atom, ...]
-) -> Node:
-    """coef · scalars · chain, with negative powers as a denominator."""
-    up = [_power_ast(scalar_ast(s), e, "sup") for s, e in scalars if e > 0]
-    down = [_power_ast(scalar_ast(s), -e, "sup") for s, e in scalars if e < 0]
-    body = _product([atom_ast(a) for a in chain])
-    if body is None and _SHAPE[-1] != (1, 1):
-        rows = _SHAPE[-1][0]
-        body = Const("I", (rows,) if _SIZED[-1] else ())  # type: ignore[arg-type]
-    factors = up + ([body] if body is not None else [])
-    magnitude = abs(coef)
-    numerator = _product(factors, "scale")
-    if magnitude != 1 or numerator is None:
-        lead = Num(magnitude)
-        numerator = lead if numerator is None else c("scale", lead, numerator)
-    if down:
-        denominator = _product(down, "scale")
-        assert denominator is not None
-        numerator = c("div", numerator, denominator)
-    return c("neg", numerator) if coef < 0 else numerator
-
-
-_SIZED = [False]
-
-
-def to_ast(e: Expr, sized: bool | None = None) -> Node:
-    """The expression in human form: Ax + Aᵀx → (A + Aᵀ)x, 2AᵀAx − 2Aᵀb → 2Aᵀ(Ax − b).
-
-    `sized` writes identities as eye(n), for ASTs that are lowered again (default: as the
-    enclosing call does).
-    """
-    sized = _SIZED[-1] if sized is None else sized
-    monomials = _monomials(e)
-    if not monomials:
-        return Num(Fraction(0)) if e.is_scalar else Const("zeros", (e.rows, e.cols))
-    _SHAPE.append((e.rows, e.cols))
-    _SIZED.append(sized)
-    try:
-        return _factored(monomials, e)
-    finally:
-        _SHAPE.pop()
-        _SIZED.pop()
-
-
-def _factored(monomials: list[Monomial], e: Expr) -> Node:
-    if len(monomials) == 1:
-        return _term_ast(*monomials[0])
-    coef = _common_coefficient([m[0] for m in monomials])
-    common = _common_scalars([m[1] for m in monomials])
-    prefix = _common_affix([m[2] for m in monomials], from_left=True)
-    rest_chains = [m[2][len(prefix) :] for m in monomials]
-    suffix = _common_affix(rest_chains, from_left=False)
-    if coef == 1 and not common and not prefix and not suffix:
-        return _summed(monomials, e)
-    inner = [
-        (m[0] / coef, _without(m[1], common), m[2][len(prefix) : len(m[2]) - len(suffix)])
-        for m in monomials
-    ]
-    body = _summed(inner, e)
-    chain = [atom_ast(a) for a in prefix] + [body] + [atom_ast(a) for a in suffix]
-    product = _product(chain)
-    assert product is not None
-    return _term_ast_around(coef, common, product)
-
-
-def _term_ast_around(
-    coef: Fraction, scalars: tuple[tuple[Scalar, Fraction], ...], body: Node
-) -> Node:
-    up = [_power_ast(scalar_ast(s), e, "sup") for s, e in scalars if e > 0]
-    down = [_power_ast(scalar_ast(s), -e, "sup") for s, e in scalars if e < 0]
-    numerator = _product([*up, body], "scale")
-    assert numerator is not None
-    if abs(coef) != 1:
-        numerator = c("scale", Num(abs(coef)), numerator)
-    if down:
-        denominator = _product(down, "scale")
-        assert denominator is not None
-        numerator = c("div", numerator, denominator)
-    return c("neg", numerator) if coef < 0 else numerator
-
-
-def _summed(monomials: list[Monomial], e: Expr) -> Node:
-    """A sum; terms sharing a last (or first) factor are grouped: Ax + Aᵀx + b → (A + Aᵀ)x + b."""
-    groups = max((_groups(monomials, side) for side in (-1, 0)), key=_gain)
-    if _gain(groups) == 0 or len(groups) == 1:
-        nodes = [_term_ast(*m) for m in monomials]
-    else:
-        nodes = [_factored(g, e) if len(g) > 1 else _term_ast(*g[0]) for g in groups]
-    nodes.sort(key=lambda node: isinstance(node, Call) and node.op == "neg")
-    result = nodes[0]
-    for node in nodes[1:]:
-        if isinstance(node, Call) and node.op == "neg":
-            result = c("sub", result, node.args[0])
-        else:
-            result = c("add", result, node)
-    return result
 
 
 def _groups(monomials: list[Monomial], side: int) -> list[list[Monomial]]:
@@ -228,9 +241,7 @@ def _common_coefficient(coefs: list[Fraction]) -> Fraction:
     return Fraction(-1) if all(x < 0 for x in coefs) else Fraction(1)
 
 
-def _common_scalars(
-    lists: list[tuple[tuple[Scalar, Fraction], ...]],
-) -> tuple[tuple[Scalar, Fraction], ...]:
+def _common_scalars(lists: list[Scalars]) -> Scalars:
     first = dict(lists[0])
     common = []
     for s, e in first.items():
@@ -241,9 +252,7 @@ def _common_scalars(
     return tuple(common)
 
 
-def _without(
-    scalars: tuple[tuple[Scalar, Fraction], ...], common: tuple[tuple[Scalar, Fraction], ...]
-) -> tuple[tuple[Scalar, Fraction], ...]:
+def _without(scalars: Scalars, common: Scalars) -> Scalars:
     taken = dict(common)
     out = []
     for s, e in scalars:
@@ -266,7 +275,3 @@ def _common_affix(chains: list[tuple[Atom, ...]], from_left: bool) -> tuple[Atom
             break  # an empty rest would stand for I; keep such sums as they are
         best = parts[0]
     return best
-
-
-def terms_of(e: Expr) -> list[Term]:
-    return [t for t, _ in e.terms]

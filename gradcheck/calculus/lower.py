@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 
+from ..assumptions import Canonical, canonical_uses
 from ..lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
+from ..ops import OPS, PI
 from . import algebra as alg
-from .canon import Atom, Dim, Expr, Scalar, Unsupported, atom, identity, number, scalar, zero
+from .canon import (
+    CONSTANT,
+    ORTHOGONAL,
+    Atom,
+    AtomKind,
+    Dim,
+    Expr,
+    Scalar,
+    ScalarKind,
+    Unsupported,
+    atom,
+    identity,
+    number,
+    scalar,
+    zero,
+)
 
 
 @dataclass(frozen=True)
@@ -18,43 +36,46 @@ class Context:
     shapes: dict[str, tuple[Dim, Dim]]
     assumptions: dict[str, frozenset[str]]
 
-    def symbol(self, name: str, kind: str = "sym") -> Expr:
+    def symbol(self, name: str, kind: AtomKind = AtomKind.SYM) -> Expr:
         rows, cols = self.shapes[name]
         if rows == 1 and cols == 1:
-            return scalar(Scalar("sym", (kind, name)))
-        assumed = self.assumptions.get(name, frozenset())
-        symmetric = bool(assumed & {"symmetric", "spd", "diagonal"})
-        tag = "orthogonal" if "orthogonal" in assumed else ""
+            return scalar(Scalar(ScalarKind.SYM, (kind, name)))
+        uses = canonical_uses(self.assumptions.get(name, frozenset()))
+        tag = ORTHOGONAL if Canonical.ORTHOGONAL in uses else ""
         # dX is free: a gradient is read off every entry independently, as autograd does
-        return atom(Atom(kind, (name, tag), rows, cols, symmetric=symmetric and kind == "sym"))
+        symmetric = Canonical.SYMMETRIC in uses and kind is AtomKind.SYM
+        return atom(Atom(kind, (name, tag), rows, cols, symmetric=symmetric))
 
 
-UNARY: dict[str, Callable[[Expr], Expr]] = {
-    "neg": lambda a: -a,
-    "T": lambda a: a.T,
-    "inv": alg.inverse,
-    "norm": alg.norm,
-    "fro": alg.norm,
-    "sum": alg.total,
-    "tr": alg.trace,
-    "det": alg.det,
-    "logdet": alg.logdet,
-    "diag": alg.diag,
-    "softmax": alg.softmax,
-    "logsumexp": alg.logsumexp,
-    "detach": lambda a: a,  # a value: only differentiation treats it as a constant
-}
-for _op in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "abs"):
-    UNARY[_op] = lambda a, op=_op: alg.function(op, a)  # type: ignore[misc]
-
-BINARY: dict[str, Callable[[Expr, Expr], Expr]] = {
-    "add": alg.add,
-    "sub": lambda a, b: alg.add(a, -b),
-    "matmul": alg.matmul,
-    "scale": alg.matmul,
-    "mul": alg.hadamard,
-    "div": alg.divide,
-}
+# The canonical form of every bespoke op, by kernel name (ops.py); an elementwise function
+# is an opaque f(M) of its canonical argument.
+UNARY: Mapping[str, Callable[[Expr], Expr]] = MappingProxyType(
+    {
+        "neg": lambda a: -a,
+        "T": lambda a: a.T,
+        "inv": alg.inverse,
+        "norm": alg.norm,
+        "sum": alg.total,
+        "tr": alg.trace,
+        "det": alg.det,
+        "logdet": alg.logdet,
+        "diag": alg.diag,
+        "softmax": alg.softmax,
+        "logsumexp": alg.logsumexp,
+        "detach": lambda a: a,  # a value: only differentiation treats it as a constant
+    }
+)
+BINARY: Mapping[str, Callable[[Expr, Expr], Expr]] = MappingProxyType(
+    {
+        "add": alg.add,
+        "sub": lambda a, b: alg.add(a, -b),
+        "matmul": alg.matmul,
+        "scale": alg.matmul,
+        "mul": alg.hadamard,
+        "div": alg.divide,
+    }
+)
+POWERS = ("pow", "matpow", "sup")  # the exponent is a number, not an expression
 
 
 def lower(node: Node, ctx: Context) -> Expr:
@@ -64,18 +85,21 @@ def lower(node: Node, ctx: Context) -> Expr:
     if isinstance(node, Sym):
         return ctx.symbol(node.name)
     if isinstance(node, Dir):
-        return ctx.symbol(node.name, kind="dir")
+        return ctx.symbol(node.name, kind=AtomKind.DIR)
+    if isinstance(node, Const) and node.name == PI:
+        return scalar(Scalar(ScalarKind.SYM, (CONSTANT, PI)))
     if isinstance(node, Const):
         return _constant(node)
     assert isinstance(node, Call)
-    if node.op in ("pow", "matpow", "sup"):
+    if node.op in POWERS:
         return _power(node, ctx)
     args = [lower(a, ctx) for a in node.args]
-    if node.op in UNARY:
-        return UNARY[node.op](args[0])
-    if node.op in BINARY:
-        return BINARY[node.op](args[0], args[1])
-    raise Unsupported(f"no canonical form for {node.op}")
+    row = OPS[node.op]
+    if row.elementwise:
+        return alg.function(node.op, args[0])
+    if row.kernel in UNARY:
+        return UNARY[row.kernel](args[0])
+    return BINARY[row.kernel](args[0], args[1])
 
 
 def _constant(node: Const) -> Expr:

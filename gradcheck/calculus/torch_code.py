@@ -14,49 +14,44 @@ import math
 import unicodedata
 from collections.abc import Iterable
 from fractions import Fraction
+from types import MappingProxyType
 
 from ..lang.ast import Call, Const, Dir, Node, Num, Sym, walk
+from ..ops import OPS, PI
 from ..problem import Problem
 
 HELPERS = {
-    "_s": '''def _s(t):  # a scalar as a 1×1 tensor, the way gradcheck keeps every value 2-D
+    "_s": """def _s(t):  # a scalar as a 1×1 tensor, the way gradcheck keeps every value 2-D
     return t.reshape(1, 1)
-''',
-    "_diag": '''def _diag(t):  # diag(v) of a vector, or the diagonal of a square matrix as a column
+""",
+    "_diag": """def _diag(t):  # diag(v) of a vector, or the diagonal of a square matrix as a column
     return torch.diag(t.reshape(-1)) if 1 in t.shape else torch.diagonal(t).reshape(-1, 1)
-''',
-    "_softmax": '''def _softmax(t):
+""",
+    "_softmax": """def _softmax(t):
     return torch.softmax(t, dim=0 if t.shape[1] == 1 else 1)
-''',
+""",
 }
 PRELUDE = "import torch\n\n\n" + "\n\n".join(HELPERS.values())  # every helper, for reference
 
 INFIX = {"add": "+", "sub": "-", "matmul": "@", "mul": "*", "scale": "*", "div": "/"}
-CALLS = {
-    "exp": "torch.exp({})",
-    "log": "torch.log({})",
-    "sqrt": "torch.sqrt({})",
-    "sin": "torch.sin({})",
-    "cos": "torch.cos({})",
-    "tan": "torch.tan({})",
-    "tanh": "torch.tanh({})",
-    "sigmoid": "torch.sigmoid({})",
-    "abs": "torch.abs({})",
-    "softplus": "torch.nn.functional.softplus({})",
-    "detach": "({}).detach()",
-    "sum": "_s(({}).sum())",
-    "logsumexp": "_s(torch.logsumexp(({}).reshape(-1), 0))",
-    "softmax": "_softmax({})",
-    "diag": "_diag({})",
-    "tr": "_s(torch.trace({}))",
-    "det": "_s(torch.linalg.det({}))",
-    "logdet": "_s(torch.logdet({}))",
-    "inv": "torch.linalg.inv({})",
-    "norm": "_s(torch.linalg.norm({}))",
-    "fro": "_s(torch.linalg.norm({}))",
-    "T": "({}).T",
-    "neg": "-({})",
-}
+# The code of every bespoke function, by kernel name (ops.py); an elementwise function calls
+# the torch function its row names.
+CALLS = MappingProxyType(
+    {
+        "detach": "({}).detach()",
+        "sum": "_s(({}).sum())",
+        "logsumexp": "_s(torch.logsumexp(({}).reshape(-1), 0))",
+        "softmax": "_softmax({})",
+        "diag": "_diag({})",
+        "tr": "_s(torch.trace({}))",
+        "det": "_s(torch.linalg.det({}))",
+        "logdet": "_s(torch.logdet({}))",
+        "inv": "torch.linalg.inv({})",
+        "norm": "_s(torch.linalg.norm({}))",
+        "T": "({}).T",
+        "neg": "-({})",
+    }
+)
 FUNCTION_NAME = "derivative"
 # Names the module itself binds or reads: no argument or size may take them.
 RESERVED = {"torch", FUNCTION_NAME, *HELPERS}
@@ -143,6 +138,8 @@ def _expression(node: Node, names: Names) -> str:
         return names.direction(f"d{node.name}")
     if isinstance(node, Num):
         return _number(node.value)
+    if isinstance(node, Const) and node.name == PI:
+        return "torch.tensor([[torch.pi]], dtype=torch.float64)"
     if isinstance(node, Const):
         rows, cols = _dims(node, names)
         maker = {"I": "torch.eye", "ones": "torch.ones", "zeros": "torch.zeros"}[node.name]
@@ -158,7 +155,10 @@ def _expression(node: Node, names: Names) -> str:
         if not isinstance(exponent, Num) or exponent.value.denominator != 1:
             raise ValueError("a matrix power needs a whole-number exponent")
         return f"torch.linalg.matrix_power({args[0]}, {int(exponent.value)})"
-    return CALLS[node.op].format(*args)
+    row = OPS[node.op]
+    if row.elementwise:
+        return f"{row.torch}({args[0]})"
+    return CALLS[row.kernel].format(*args)
 
 
 def _dims(node: Const, names: Names) -> tuple[str, str]:
@@ -173,9 +173,9 @@ def _helpers(node: Node) -> list[str]:
     used = {
         helper
         for n in walk(node)
-        if isinstance(n, Call) and n.op in CALLS
+        if isinstance(n, Call) and OPS[n.op].kernel in CALLS
         for helper in HELPERS
-        if CALLS[n.op].startswith(helper + "(")
+        if CALLS[OPS[n.op].kernel].startswith(helper + "(")
     }
     return [HELPERS[h] for h in HELPERS if h in used]
 
@@ -183,9 +183,7 @@ def _helpers(node: Node) -> list[str]:
 def _comment(renamed: Iterable[tuple[str, str, str]]) -> str:
     """Which argument stands for which name; `ascii()` keeps the original text inert (a
     one-line literal: no newline, quote or control character can end the comment)."""
-    return "".join(
-        f"    # {ident} is the {kind} {name!a}\n" for ident, kind, name in renamed
-    )
+    return "".join(f"    # {ident} is the {kind} {name!a}\n" for ident, kind, name in renamed)
 
 
 def source(problem: Problem, node: Node, name: str = FUNCTION_NAME) -> str:

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from ..errors import RuleError
 from ..limits import MAX_EXPRESSION_CHARS, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT
-from ..ops import CONSTANT_WORDS, FUNCTION_WORDS
+from ..ops import CONSTANT_WORDS, FUNCTION_COMMANDS, FUNCTION_WORDS
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,9 @@ COMMAND_TOKENS = {
     "frac": ("OP", "frac"),
     "dfrac": ("OP", "frac"),
     "tfrac": ("OP", "frac"),
-    "sqrt": ("FUNC", "sqrt"),
-    "log": ("FUNC", "log"),
-    "ln": ("FUNC", "log"),
-    "exp": ("FUNC", "exp"),
-    "det": ("FUNC", "det"),
-    "sin": ("FUNC", "sin"),
-    "cos": ("FUNC", "cos"),
-    "tan": ("FUNC", "tan"),
-    "tanh": ("FUNC", "tanh"),
-    "sum": ("FUNC", "sum"),
-    "tr": ("FUNC", "tr"),
     "{": ("OP", "("),
     "}": ("OP", ")"),
-}
+} | {command: ("FUNC", op) for command, op in FUNCTION_COMMANDS.items()}
 IGNORED_COMMANDS = {
     "left",
     "right",

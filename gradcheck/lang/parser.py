@@ -9,7 +9,7 @@ from fractions import Fraction
 from ..errors import RuleError
 from ..limits import MAX_DIMENSION, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES, MAX_POWER
 from ..model import Kind
-from ..ops import OPS
+from ..ops import OPS, PI
 from .ast import Call, Const, Dir, Node, Num, Sym, symbols_in
 from .lexer import Token, tokenize
 from .printer import number_text
@@ -321,7 +321,7 @@ class Parser:
 
     def constant(self) -> Node:
         tok = self.take()
-        if not self.at("("):
+        if tok.value == PI or not self.at("("):  # π (a + b) is a product, not a size
             return Const(tok.value, pos=tok.pos)
         dims: list[str | int] = []
         for arg in self.arguments():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..errors import RuleError
-from ..ops import OPS
+from ..ops import OPS, PI, ShapeClass
 from .ast import Call, Const, Dir, Node, Num, Sym
 from .lexer import is_name_char
 
@@ -107,6 +107,8 @@ class Printer:
         return method(node) if method else self.function(node)
 
     def constant(self, node: Const) -> str:
+        if node.name == PI:
+            return {"unicode": PI, "ascii": "pi", "latex": r"\pi"}[self.style]
         if not node.dims:
             return (
                 {"I": "I", "ones": "ones", "zeros": "zeros"}[node.name]
@@ -309,7 +311,11 @@ def _function_first(node: Node) -> bool:
     return isinstance(node, Call) and node.op in FUNCTIONS
 
 
-FUNCTIONS = {name for name, op in OPS.items() if op.shape != "binary"} - {"T", "inv", "neg"}
+FUNCTIONS = {name for name, op in OPS.items() if op.shape is not ShapeClass.BINARY} - {
+    "T",
+    "inv",
+    "neg",
+}
 
 
 unicode = Printer("unicode")

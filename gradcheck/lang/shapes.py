@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from ..errors import RuleError
-from ..ops import OPS
+from ..ops import OPS, PI, ShapeClass
 from .ast import Call, Const, Dir, Node, Num, Sym
 
 
@@ -146,11 +146,13 @@ class Typer:
         assert isinstance(node, Call)
         args = [self.shape(a) for a in node.args]
         kind = OPS[node.op].shape
-        if kind == "binary":
+        if kind is ShapeClass.BINARY:
             return self._binary(node, args[0], args[1])
         return self._unary(node, kind, args[0])
 
     def _const(self, node: Const) -> Shape:
+        if node.name == PI:
+            return SCALAR
         dims: tuple[Dim, ...] = node.dims
         if node.name == "I":
             s = Shape(dims[0], dims[-1]) if dims else Shape(Var(), Var())
@@ -199,30 +201,33 @@ class Typer:
         self._square(node, a)
         return a
 
-    def _unary(self, node: Call, kind: str, a: Shape) -> Shape:
-        if kind == "same":
-            return a
-        if kind == "transpose":
-            return Shape(a.cols, a.rows)
-        if kind == "reduce":
-            return SCALAR
-        if kind in ("square", "square_same"):
-            self._square(node.args[0], a)
-            return SCALAR if kind == "square" else a
-        if kind == "vector_same":
-            if not (self.u.is_one(a.cols) or self.u.is_one(a.rows)):
-                raise RuleError(
-                    f"{self.show(node)}: {node.op} takes a vector, not a {self.u.describe(a)}",
-                    node.pos,
-                )
-            return a
-        assert kind == "diag"
-        if self.u.is_one(a.cols):
-            return Shape(a.rows, a.rows)
-        if self.u.is_one(a.rows):
-            return Shape(a.cols, a.cols)
-        self._square(node.args[0], a)
-        return Shape(a.rows, 1)
+    def _unary(self, node: Call, kind: ShapeClass, a: Shape) -> Shape:
+        match kind:
+            case ShapeClass.SAME:
+                return a
+            case ShapeClass.TRANSPOSE:
+                return Shape(a.cols, a.rows)
+            case ShapeClass.REDUCE:
+                return SCALAR
+            case ShapeClass.SQUARE | ShapeClass.SQUARE_SAME:
+                self._square(node.args[0], a)
+                return SCALAR if kind is ShapeClass.SQUARE else a
+            case ShapeClass.VECTOR_SAME:
+                if not (self.u.is_one(a.cols) or self.u.is_one(a.rows)):
+                    raise RuleError(
+                        f"{self.show(node)}: {node.op} takes a vector, not a {self.u.describe(a)}",
+                        node.pos,
+                    )
+                return a
+            case ShapeClass.DIAG:
+                if self.u.is_one(a.cols):
+                    return Shape(a.rows, a.rows)
+                if self.u.is_one(a.rows):
+                    return Shape(a.cols, a.cols)
+                self._square(node.args[0], a)
+                return Shape(a.rows, 1)
+            case ShapeClass.BINARY:
+                raise AssertionError(f"{node.op} is binary")
 
     def _square(self, node: Node, s: Shape) -> None:
         self._join(
@@ -260,7 +265,7 @@ class Typer:
 
     def resolve(self, node: Node, names: dict[Var, str]) -> Node:
         """The node with constants' sizes filled in and `^k` read as power or matrix power."""
-        if isinstance(node, Const):
+        if isinstance(node, Const) and node.name != PI:
             s = self.shapes[id(node)]
             return Const(
                 node.name, (self.u.name(s.rows, names), self.u.name(s.cols, names)), pos=node.pos

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from gradcheck.model import Diagnostic, Kind, Matrix, Report, Rule, Status, Verdict
+from gradcheck.model import Diagnostic, Report, Rule, Verdict
+from gradcheck.report.common import (
+    OUTCOMES,
+    all_diagnostics,
+    count_outcomes,
+    format_matrix,
+    format_number,
+    rule_text,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,18 +35,6 @@ __all__ = [
     "render_rules",
     "rule_text",
 ]
-
-# Every outcome a verdict can show, in the order summaries list them.
-OUTCOMES = (
-    Status.HOLDS.value,
-    Status.HOLDS_NUMERIC.value,
-    "fails (expected)",
-    Status.FAILS.value,
-    f"{Status.HOLDS.value} (expected to fail)",
-    f"{Status.HOLDS_NUMERIC.value} (expected to fail)",
-    Status.ILL_FORMED.value,
-    Status.ERROR.value,
-)
 
 
 class Format(StrEnum):
@@ -135,56 +129,3 @@ def render_rules(
         markdown.render_rules(rules, diagnostics, out, err, verdicts=verdicts)
         return
     formatter(fmt).render_rules(rules, diagnostics, out, err)
-
-
-def count_outcomes(verdicts: Iterable[Verdict]) -> dict[str, int]:
-    """How many verdicts show each outcome, in `OUTCOMES` order, zeros left out."""
-    counts = Counter(v.outcome for v in verdicts)
-    known = {name: counts.pop(name) for name in OUTCOMES if name in counts}
-    return known | dict(sorted(counts.items()))
-
-
-def all_diagnostics(report: Report) -> list[Diagnostic]:
-    """The file-level errors, then every verdict's diagnostics, without repeats."""
-    found: list[Diagnostic] = list(report.errors)
-    for verdict in report.verdicts:
-        found.extend(verdict.diagnostics)
-        if not verdict.diagnostics and not verdict.readable and verdict.position:
-            found.append(Diagnostic(verdict.position, verdict.message, rule_id=verdict.rule_id))
-    return list(dict.fromkeys(found))
-
-
-_KIND_TEMPLATES = {
-    Kind.GRADIENT: "∇_{wrt} ({f}) = {rhs}",
-    Kind.JACOBIAN: "∂({f})/∂{wrt} = {rhs}",
-    Kind.HESSIAN: "∇²_{wrt} ({f}) = {rhs}",
-    Kind.DIFFERENTIAL: "d({f}) = {rhs}",
-}
-
-
-def rule_text(rule: Rule) -> str:
-    """The rule as written: its one-line claim, or its structured form on one line."""
-    if rule.claim is not None:
-        return rule.claim
-    template = _KIND_TEMPLATES.get(rule.kind, "{f} wrt {wrt} = {rhs}") if rule.kind else "{f}"
-    return template.format(f=rule.f or "?", wrt=rule.wrt or "?", rhs=rule.rhs or "?")
-
-
-def format_number(x: float, digits: int = 3) -> str:
-    """`x` with `digits` significant digits; -0 shows as 0, inf and nan as words."""
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    text = f"{x:.{digits}g}"
-    return "0" if text == "-0" else text
-
-
-def format_matrix(m: Matrix, digits: int = 3) -> str:
-    """A matrix on one line: `2` (1×1), `[1, 2]ᵀ` (a column), else `[[1, 0], [0, 1]]`."""
-    if not m or not m[0]:
-        return "[]"
-    rows = [[format_number(x, digits) for x in row] for row in m]
-    if len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0]
-    if all(len(row) == 1 for row in rows):
-        return "[" + ", ".join(row[0] for row in rows) + "]ᵀ"
-    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"

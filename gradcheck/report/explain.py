@@ -1,6 +1,10 @@
-"""The panel of `gradcheck explain`: the rule, the true derivative, the mistake, the fix."""
+"""`gradcheck explain` drawn: a panel with the rule, the true derivative, the mistake and the
+fix, or the same as JSON."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
 
 from rich.console import Group
 from rich.panel import Panel
@@ -8,8 +12,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from gradcheck.model import Counterexample, Matrix, Verdict
+from gradcheck.model import Counterexample, Matrix, Report, Verdict
 from gradcheck.report import format_number
+from gradcheck.report.json_report import JSONValue, dumps, report_to_dict, verdict_to_dict
 from gradcheck.report.table import outcome_style
 
 
@@ -75,3 +80,34 @@ def explain_panel(verdict: Verdict, values_differ: Counterexample | None = None)
             Syntax(d.corrected, "yaml", theme="ansi_dark", background_color="default"),
         ]
     return Panel(Group(*parts), title=verdict.rule_id, expand=False)  # type: ignore[arg-type]
+
+
+def explanation_json(verdict: Verdict, values_differ: Counterexample | None = None) -> str:
+    """The JSON of `explain`: the verdict as `verify --format json` writes it (diagnosis
+    included), the counterexample where the shapes agree, and no timings, so that two runs
+    print the same bytes."""
+    data = verdict_to_dict(verdict)
+    data["counterexample_where_shapes_agree"] = _counterexample_dict(verdict, values_differ)
+    return dumps(_without_timings(data))
+
+
+def report_json(report: Report) -> str:
+    """The JSON of `explain` when there is no verdict to explain: the report as
+    `verify --format json` writes it, without timings."""
+    return dumps(_without_timings(report_to_dict(report)))
+
+
+def _counterexample_dict(verdict: Verdict, cx: Counterexample | None) -> JSONValue:
+    # json_report writes a counterexample only as part of a verdict: put this one in its place.
+    if cx is None or verdict.numeric is None:
+        return None
+    numeric = replace(verdict.numeric, counterexample=cx)
+    return verdict_to_dict(replace(verdict, numeric=numeric))["counterexample"]
+
+
+def _without_timings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value

@@ -21,7 +21,7 @@ from gradcheck.model import (
     SymbolicEvidence,
     Verdict,
 )
-from gradcheck.report import all_diagnostics, count_outcomes, rule_text
+from gradcheck.report.common import all_diagnostics, count_outcomes, rule_text
 
 JSONValue = Any
 
@@ -56,7 +56,7 @@ def _symbolic(ev: SymbolicEvidence | None) -> dict[str, JSONValue] | None:
     if ev is None:
         return None
     return {
-        "status": ev.status,
+        "status": ev.status.value,
         "sizes": [sizes(s) for s in ev.sizes],
         "detail": ev.detail,
         "seconds": number(ev.seconds),
@@ -132,7 +132,7 @@ def _diagnosis(d: Diagnosis | None) -> dict[str, JSONValue] | None:
     if d is None:
         return None
     return {
-        "category": d.category,
+        "category": d.category.value,
         "detail": d.detail,
         "suggestion": d.suggestion,
         "corrected": d.corrected,

@@ -16,8 +16,9 @@ from rich.console import Console
 from gradcheck.errors import RuleError
 from gradcheck.lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
 from gradcheck.lang.printer import ATOM, PRODUCT, Printer
-from gradcheck.model import Diagnostic, Expect, Kind, Layout, Report, Rule, Verdict
-from gradcheck.report import all_diagnostics, count_outcomes, rule_text
+from gradcheck.model import Diagnostic, Expect, Kind, Layout, Report, Rule, Statement, Verdict
+from gradcheck.ops import OPS, PI
+from gradcheck.report.common import all_diagnostics, count_outcomes, rule_text
 
 TITLE = "gradcheck rule catalog"
 GENERATED = (
@@ -59,6 +60,8 @@ class _CatalogLatex(Printer):
         super().__init__("latex")
 
     def constant(self, node: Const) -> str:
+        if node.name == PI:
+            return super().constant(node)
         return {"I": "I", "ones": r"\mathbf{1}", "zeros": "0"}[node.name]
 
     def function(self, node: Call) -> str:
@@ -90,7 +93,7 @@ def symbol_latex(name: str) -> str:
 
 
 Dims = tuple[str | int, str | int]
-_REDUCE = {"sum", "logsumexp", "norm", "fro", "tr", "det", "logdet"}
+_REDUCE = {name for name, row in OPS.items() if row.scalar_valued}
 _BROADCAST = {"add", "sub", "mul", "div", "scale"}
 
 
@@ -101,7 +104,7 @@ def _shape(node: Node, shapes: Mapping[str, Dims]) -> Dims | None:
     if isinstance(node, Sym | Dir):
         return shapes.get(node.name)
     if isinstance(node, Const):
-        return const_dims(node) if node.dims else None
+        return const_dims(node) if node.dims else (1, 1) if node.name == PI else None
     if not isinstance(node, Call):
         return None
     if node.op in _REDUCE:
@@ -178,17 +181,20 @@ def problem_latex(
     return _no_pipes(text)
 
 
+def statement_latex(s: Statement) -> str:
+    """A rule as its verdict keeps it, in LaTeX (without `$`)."""
+    return problem_latex(s.kind, s.layout, s.wrt, s.f, s.claim, dict(s.shapes))
+
+
 def rule_latex(rule: Rule) -> str | None:
-    """The rule in LaTeX (without `$`), or None when it cannot be read or typed."""
-    from gradcheck.problem import compile_rule
+    """A rule that was not checked, compiled to print it in LaTeX (without `$`); None when it
+    cannot be read or typed."""
+    from gradcheck import problem
 
     try:
-        problem = compile_rule(rule)
+        return statement_latex(problem.compile_rule(rule).statement())
     except RuleError:
         return None
-    return problem_latex(
-        problem.kind, problem.layout, problem.wrt, problem.f, problem.claim, problem.shapes
-    )
 
 
 # ----- Markdown pieces -----
@@ -259,8 +265,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _rule_cell(rule: Rule) -> str:
-    text = rule_latex(rule)
+def _rule_cell(rule: Rule, verdict: Verdict | None) -> str:
+    """The rule in LaTeX: from its verdict when it was checked (a verdict without a statement
+    is a rule that did not compile), else compiled here; as written when it cannot be typed."""
+    if verdict is None:
+        text = rule_latex(rule)
+    else:
+        text = statement_latex(verdict.statement) if verdict.statement else None
     return f"${text}$" if text is not None else code(rule_text(rule))
 
 
@@ -288,9 +299,9 @@ def _table(rules: Sequence[Rule], verdicts: Mapping[str, Verdict] | None) -> lis
     head.append("source")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for rule in rules:
-        row = [_id_cell(rule), _rule_cell(rule), _assumptions(rule), _expect_cell(rule)]
+        verdict = verdicts.get(rule.id) if verdicts is not None else None
+        row = [_id_cell(rule), _rule_cell(rule, verdict), _assumptions(rule), _expect_cell(rule)]
         if verdicts is not None:
-            verdict = verdicts.get(rule.id)
             row.append(cell(verdict.outcome) if verdict else "not checked")
         row.append(cell(rule.source or ""))
         lines.append("| " + " | ".join(row) + " |")

@@ -22,9 +22,10 @@ from gradcheck.model import (
     Rule,
     Status,
     SymbolicEvidence,
+    SymbolicStatus,
     Verdict,
 )
-from gradcheck.report import (
+from gradcheck.report.common import (
     all_diagnostics,
     count_outcomes,
     format_matrix,
@@ -97,19 +98,19 @@ def symbolic_cell(ev: SymbolicEvidence | None) -> str:
     if ev.all_sizes:
         entrywise = (
             f"; entrywise at {plural(len(ev.sizes), 'size')}"
-            if ev.sizes and ev.status == "proved"
+            if ev.sizes and ev.status is SymbolicStatus.PROVED
             else ""
         )
         return f"proved for all sizes{entrywise}"
-    if ev.status == "proved":
+    if ev.status is SymbolicStatus.PROVED:
         bound = _size_bound(ev.sizes)
         text = f"proved at {plural(len(ev.sizes), 'size')}" if ev.sizes else "proved"
         return f"{text} ({bound})" if bound else text
-    if ev.status == "disproved":
+    if ev.status is SymbolicStatus.DISPROVED:
         return f"disproved at {_sizes(ev.sizes[0])}" if ev.sizes and ev.sizes[0] else "disproved"
-    if ev.status == "timeout":
+    if ev.status is SymbolicStatus.TIMEOUT:
         return f"timeout after {format_number(ev.seconds)} s"
-    return f"{ev.status}: {ev.detail}" if ev.detail else ev.status
+    return f"{ev.status.value}: {ev.detail}" if ev.detail else ev.status.value
 
 
 def numeric_cell(ev: NumericEvidence | None) -> str:
@@ -143,7 +144,7 @@ def diagnosis_line(d: Diagnosis) -> str:
     """`category: detail → suggestion`, the arrow left out when the detail already names it."""
     said = f"{d.suggestion} holds" in d.detail or d.detail.endswith(f"is {d.suggestion}")
     fix = f" → {d.suggestion}" if d.suggestion and not said else ""
-    return f"{d.category}: {d.detail}{fix}"
+    return f"{d.category.value}: {d.detail}{fix}"
 
 
 def why(verdict: Verdict) -> str:

@@ -1,4 +1,4 @@
-"""The `gradcheck derive` command (registered on the app of cli.py)."""
+"""`gradcheck derive F --wrt X`: a closed-form derivative, printed once it verifies."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from .cli import AssumeOpt, LayoutOpt, SymbolOpt, _parse_assume, _parse_symbols, app
-from .derivation import Derived
-from .model import Layout, Options
+from gradcheck import derivation
+from gradcheck.model import Kind, Layout, Options
+
+from .options import AssumeOpt, LayoutOpt, SymbolOpt, parse_assume, parse_symbols
 
 
 class DeriveFormat(str, Enum):
@@ -26,7 +27,7 @@ class DeriveFormat(str, Enum):
 FunctionArg = Annotated[
     str, typer.Argument(metavar="F", help="The function, e.g. 'xᵀAx' or 'log det X'.")
 ]
-FormatOpt = Annotated[
+DeriveFormatOpt = Annotated[
     DeriveFormat,
     typer.Option(
         "--format",
@@ -36,7 +37,6 @@ FormatOpt = Annotated[
 ]
 
 
-@app.command()
 def derive(
     f: FunctionArg,
     wrt: Annotated[str, typer.Option("--wrt", help="The variable, e.g. x or X.")],
@@ -52,7 +52,7 @@ def derive(
     layout: LayoutOpt = Layout.DENOMINATOR,
     assume: AssumeOpt = None,
     symbol: SymbolOpt = None,
-    fmt: FormatOpt = DeriveFormat.UNICODE,
+    fmt: DeriveFormatOpt = DeriveFormat.UNICODE,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the verification.")] = 0,
 ) -> None:
     """Derive a derivative in closed form; it is printed only once it verifies.
@@ -60,25 +60,20 @@ def derive(
     Exit code: 0 a formula was derived and verified, 1 none could be (or it did not verify),
     2 a usage error or an unreadable function, 3 an internal error.
     """
-    kinds = [
-        k
-        for k, on in (("hessian", hessian), ("jacobian", jacobian), ("differential", differential))
-        if on
-    ]
+    flags = ((Kind.HESSIAN, hessian), (Kind.JACOBIAN, jacobian), (Kind.DIFFERENTIAL, differential))
+    kinds = [kind for kind, on in flags if on]
     if len(kinds) > 1:  # a usage error like any other: the usage message and exit 2
         raise typer.BadParameter(
             "choose one of --hessian, --jacobian, --differential",
-            param_hint=", ".join(f"'--{kind}'" for kind in kinds),
+            param_hint=", ".join(f"'--{kind.value}'" for kind in kinds),
         )
-    from .derivation import derive as derive_formula
-
-    result = derive_formula(
+    result = derivation.derive(
         f,
         wrt,
-        kind=kinds[0] if kinds else "gradient",
+        kind=(kinds[0] if kinds else Kind.GRADIENT).value,
         layout=layout.value,
-        assume=_parse_assume(assume) or None,
-        symbols=_parse_symbols(symbol) or None,
+        assume=parse_assume(assume) or None,
+        symbols=parse_symbols(symbol) or None,
         options=Options(seed=seed),
     )
     for diagnostic in result.diagnostics:
@@ -90,7 +85,7 @@ def derive(
     raise typer.Exit(result.exit_code)
 
 
-def _print(result: Derived, fmt: DeriveFormat) -> None:
+def _print(result: derivation.Derived, fmt: DeriveFormat) -> None:
     verdict = result.verdict
     assert verdict is not None  # printed only once verified
     evidence = verdict.symbolic

@@ -1,0 +1,63 @@
+"""`gradcheck check CLAIM`: check one claim typed on the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gradcheck.model import Layout, Options
+from gradcheck.report import Format
+
+from .exits import finish
+from .options import (
+    DEFAULTS,
+    AssumeOpt,
+    DiagnoseOpt,
+    ExamplesOpt,
+    FormatOpt,
+    LayoutOpt,
+    SeedOpt,
+    SymbolOpt,
+    TimeoutOpt,
+    parse_assume,
+    parse_symbols,
+)
+
+
+def check(
+    claim: Annotated[
+        str, typer.Argument(metavar="CLAIM", help="A one-line claim, e.g. '∇_x (A x) = A^T'.")
+    ],
+    assume: AssumeOpt = None,
+    layout: LayoutOpt = Layout.DENOMINATOR,
+    symbol: SymbolOpt = None,
+    fmt: FormatOpt = Format.TABLE,
+    seed: SeedOpt = DEFAULTS.seed,
+    examples: ExamplesOpt = DEFAULTS.examples,
+    symbolic_timeout: TimeoutOpt = DEFAULTS.symbolic_timeout,
+    diagnose: DiagnoseOpt = DEFAULTS.diagnose,
+) -> None:
+    """Check one claim typed on the command line and show all its evidence.
+
+    A failing claim comes with a counterexample and, when one is found, the mistake and the
+    right formula.
+
+    Exit code: 0 the claim holds, 1 it does not, 2 a usage error or an unreadable claim,
+    3 an internal error.
+    """
+    # Parsed first: a usage error should not wait for the heavy imports of gradcheck.api.
+    assumptions, symbols = parse_assume(assume), parse_symbols(symbol)
+    from gradcheck import api
+
+    options = Options(
+        seed=seed, examples=examples, symbolic_timeout=symbolic_timeout, diagnose=diagnose
+    )
+    report = api.check_report(
+        claim,
+        assume=assumptions or None,
+        layout=layout.value,
+        symbols=symbols or None,
+        options=options,
+    )
+    finish(report, fmt, detail=True)

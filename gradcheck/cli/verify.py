@@ -1,0 +1,64 @@
+"""`gradcheck verify PATH...`: check the rules of files or folders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gradcheck.model import Options
+from gradcheck.report import Format
+
+from .exits import finish
+from .options import (
+    DEFAULTS,
+    DiagnoseOpt,
+    ExamplesOpt,
+    FormatOpt,
+    KeywordOpt,
+    PathsArg,
+    SeedOpt,
+    TagOpt,
+    TimeoutOpt,
+    workers,
+)
+
+
+def verify(
+    paths: PathsArg = None,
+    keyword: KeywordOpt = None,
+    tag: TagOpt = None,
+    fmt: FormatOpt = Format.TABLE,
+    seed: SeedOpt = DEFAULTS.seed,
+    examples: ExamplesOpt = DEFAULTS.examples,
+    symbolic_timeout: TimeoutOpt = DEFAULTS.symbolic_timeout,
+    diagnose: DiagnoseOpt = DEFAULTS.diagnose,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Rules checked in parallel (0: one per core, up to 4)."
+        ),
+    ] = 0,
+) -> None:
+    """Check every rule in the files or folders PATH... (default: the bundled catalog).
+
+    One row per rule: the symbolic proof, the numeric check and the verdict. A rule is as
+    expected when its verdict matches its `expect` (a rule that records a common mistake
+    expects to fail).
+
+    Exit code: 0 every rule as expected, 1 some rule not as expected, 2 a usage error or an
+    unreadable file or rule (the readable rules are still checked), 3 an internal error.
+    """
+    # gradcheck.api pulls in sympy, torch and hypothesis: imported here, so that
+    # `gradcheck --help` stays instant.
+    from gradcheck import api
+
+    options = Options(
+        seed=seed,
+        examples=examples,
+        symbolic_timeout=symbolic_timeout,
+        jobs=workers(jobs),
+        diagnose=diagnose,
+    )
+    report = api.verify(paths or None, keyword=keyword, tags=tuple(tag or ()), options=options)
+    finish(report, fmt)
