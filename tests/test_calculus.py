@@ -99,6 +99,8 @@ def test_an_unreadable_function_exits_2_with_a_position() -> None:
         ("softmax(x)", "x", "jacobian", {}),
         ("xᵀAx", "x", "hessian", {}),
         ("X⁻¹", "X", "differential", {"X": ["invertible"]}),
+        ("sum(erf(x / √2))", "x", "gradient", {}),  # π and √2: numbers inside functions
+        ("sum(relu(Ax)) + logsigmoid(aᵀx) + sum(atan(x) + sinh(x))", "x", "gradient", {}),
     ],
 )
 def test_torch_output_pasted_into_a_file_matches_autograd(

@@ -139,7 +139,7 @@ def _expression(node: Node, names: Names) -> str:
     if isinstance(node, Num):
         return _number(node.value)
     if isinstance(node, Const) and node.name == PI:
-        return "torch.tensor([[torch.pi]], dtype=torch.float64)"
+        return _tensor("torch.pi")
     if isinstance(node, Const):
         rows, cols = _dims(node, names)
         maker = {"I": "torch.eye", "ones": "torch.ones", "zeros": "torch.zeros"}[node.name]
@@ -155,10 +155,16 @@ def _expression(node: Node, names: Names) -> str:
         if not isinstance(exponent, Num) or exponent.value.denominator != 1:
             raise ValueError("a matrix power needs a whole-number exponent")
         return f"torch.linalg.matrix_power({args[0]}, {int(exponent.value)})"
+    # torch's functions take tensors: a number argument (√2) becomes one
+    args = [_tensor(a) if isinstance(n, Num) else a for a, n in zip(args, node.args, strict=True)]
     row = OPS[node.op]
     if row.elementwise:
         return f"{row.torch}({args[0]})"
     return CALLS[row.kernel].format(*args)
+
+
+def _tensor(number: str) -> str:
+    return f"torch.tensor({number}, dtype=torch.float64)"
 
 
 def _dims(node: Const, names: Names) -> tuple[str, str]:
