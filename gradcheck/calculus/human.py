@@ -135,22 +135,10 @@ class _Printer:
         """coef · scalars · chain, with negative powers as a denominator (a bare I where the
         chain is empty in the matrix e)."""
         coef, scalars, chain = m
-        up = [_power_ast(self.scalar(s), p, "sup") for s, p in scalars if p > 0]
-        down = [_power_ast(self.scalar(s), -p, "sup") for s, p in scalars if p < 0]
         body = _product([self.atom(a) for a in chain])
         if body is None and (e.rows, e.cols) != (1, 1):
             body = self.identity(e.rows)
-        factors = up + ([body] if body is not None else [])
-        magnitude = abs(coef)
-        numerator = _product(factors, "scale")
-        if magnitude != 1 or numerator is None:
-            lead = Num(magnitude)
-            numerator = lead if numerator is None else c("scale", lead, numerator)
-        if down:
-            denominator = _product(down, "scale")
-            assert denominator is not None
-            numerator = c("div", numerator, denominator)
-        return c("neg", numerator) if coef < 0 else numerator
+        return self.around(coef, scalars, body)
 
     def factored(self, monomials: list[Monomial], e: Expr) -> Node:
         if len(monomials) == 1:
@@ -172,14 +160,15 @@ class _Printer:
         assert product is not None
         return self.around(coef, common, product)
 
-    def around(self, coef: Fraction, scalars: Scalars, body: Node) -> Node:
-        """coef · scalars · body, with negative powers as a denominator."""
+    def around(self, coef: Fraction, scalars: Scalars, body: Node | None) -> Node:
+        """coef · scalars · body, with negative powers as a denominator (a bare number where
+        there is nothing else)."""
         up = [_power_ast(self.scalar(s), p, "sup") for s, p in scalars if p > 0]
         down = [_power_ast(self.scalar(s), -p, "sup") for s, p in scalars if p < 0]
-        numerator = _product([*up, body], "scale")
-        assert numerator is not None
-        if abs(coef) != 1:
-            numerator = c("scale", Num(abs(coef)), numerator)
+        numerator = _product([*up, *([body] if body is not None else [])], "scale")
+        if abs(coef) != 1 or numerator is None:
+            lead = Num(abs(coef))
+            numerator = lead if numerator is None else c("scale", lead, numerator)
         if down:
             denominator = _product(down, "scale")
             assert denominator is not None
