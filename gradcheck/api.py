@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .model import Diagnostic, Expect, Options, Report, Rule, Status, Verdict
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .verdicts import Progress
 
 
 def list_rules(
@@ -27,12 +32,23 @@ def verify(
     keyword: str | None = None,
     tags: Sequence[str] = (),
     options: Options | None = None,
+    cache: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
-    """Check every selected rule in `paths` (default: the bundled catalog)."""
+    """Check every selected rule in `paths` (default: the bundled catalog); with `cache`, reuse
+    and store verdicts in the result cache (gradcheck.cache); `progress` is told of each."""
     from .verdicts import verify_rules
 
     rules, diagnostics = list_rules(paths, keyword=keyword, tags=tags)
-    return verify_rules(rules, diagnostics, options or Options())
+    return verify_rules(
+        rules, diagnostics, options or Options(), cache=_cache(cache), progress=progress
+    )
+
+
+def _cache(wanted: bool) -> Cache | None:
+    from .cache import Cache, directory
+
+    return Cache(directory()) if wanted else None
 
 
 def check_report(
@@ -42,13 +58,15 @@ def check_report(
     layout: str = "denominator",
     symbols: Mapping[str, str] | None = None,
     options: Options | None = None,
+    cache: bool = False,
 ) -> Report:
     """Check one claim typed as text; a Report with its one verdict (or its errors)."""
     from .catalog import rule_from_claim
     from .verdicts import verify_rules
 
     rule, diagnostics = rule_from_claim(claim, assume=assume, layout=layout, symbols=symbols)
-    return verify_rules([rule] if rule else [], diagnostics, options or Options())
+    rules = [rule] if rule else []
+    return verify_rules(rules, diagnostics, options or Options(), cache=_cache(cache))
 
 
 def check(

@@ -10,6 +10,7 @@ is one row here plus its builders there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -201,6 +202,11 @@ def closure(names: Iterable[str]) -> frozenset[str]:
 
 def strongest_first(names: Iterable[str]) -> tuple[Assumption, ...]:
     """The rows of `names` and of what they imply, the strongest structure first."""
+    return _strongest_first(frozenset(names))
+
+
+@functools.lru_cache(maxsize=1024)  # asked for every symbol of every sample drawn
+def _strongest_first(names: frozenset[str]) -> tuple[Assumption, ...]:
     return tuple(sorted((TABLE[n] for n in closure(names)), key=lambda row: -row.strength))
 
 

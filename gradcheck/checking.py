@@ -47,8 +47,8 @@ def evidence(
     from . import numeric, symbolic
     from .crosscheck import cross_check
 
-    sym_evidence, at_size = symbolic.check(problem, options)
     all_sizes, matrix_detail = _matrix_form(problem, options)
+    sym_evidence, at_size = symbolic.check(problem, options, all_sizes=all_sizes)
     sym_evidence = replace(sym_evidence, all_sizes=all_sizes, matrix_detail=matrix_detail)
     num_evidence = numeric.search(problem, options)
     cross = None

@@ -322,7 +322,8 @@ def _term_repairs(rule: Rule, problem: Problem) -> Iterator[Repair]:
     yield Repair(Category.TERM, f"the claim {verb} {unicode(term)}", claim=fixed)
 
 
-def _ascii_spelling(rule: Rule) -> bool:
+def answers_in_ascii(rule: Rule) -> bool:
+    """Whether the rule is written in ASCII (`@`, `.T`): its suggestion then is too."""
     text = rule.claim or rule.rhs or ""
     return "@" in text or ".T" in text
 
@@ -417,5 +418,5 @@ def _checked_suggestion(rule: Rule, problem: Problem, options: Options) -> tuple
         ast = derive(own or problem).ast
     except Unsupported:
         return "", False, ""
-    text = ascii_text(ast) if _ascii_spelling(rule) else unicode(ast)
+    text = ascii_text(ast) if answers_in_ascii(rule) else unicode(ast)
     return text, _holds(_with_claim(problem, ast), options), unicode(ast)

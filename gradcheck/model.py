@@ -321,3 +321,5 @@ class Options:
     atol: float = 1e-9
     jobs: int = 1  # rules checked in parallel processes; results do not depend on it
     diagnose: bool = True  # explain failing rules (costs a few checks of repaired claims)
+    # sizes the numeric check draws at, e.g. (("n", 1024),); a dimension not named is drawn
+    numeric_sizes: tuple[tuple[str, int], ...] = ()

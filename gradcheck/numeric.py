@@ -21,7 +21,7 @@ from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, walk
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
 from .ops import OPS, PI
 from .problem import Problem
-from .strategies import Sample, from_problem
+from .strategies import BATCH, Batch, Sample, batches, from_problem, sizes_for
 
 Tensor = torch.Tensor
 
@@ -101,10 +101,11 @@ def evaluate(
     values: dict[str, Tensor],
     sizes: dict[str, int],
     directions: dict[str, Tensor] | None = None,
-    largest: list[float] | None = None,
+    largest: list[Tensor] | None = None,
 ) -> Tensor:
     """The value of `node` as a 2-D float64 tensor; `largest`, if given, collects the largest
-    magnitude of every intermediate result (the scale of the rounding errors)."""
+    magnitude of every intermediate result (the scale of the rounding errors), as 0-d tensors
+    so that the evaluation can run under torch.func.vmap."""
     if isinstance(node, Sym):
         return values[node.name]
     if isinstance(node, Num):
@@ -130,7 +131,7 @@ def evaluate(
     else:
         result = KERNELS[row.kernel](*args)
     if largest is not None and result.numel():
-        largest.append(float(result.detach().abs().max()))
+        largest.append(result.detach().abs().max())
     return result
 
 
@@ -203,10 +204,10 @@ def true_derivative(
     if problem.kind is Kind.HESSIAN:
         n = x.numel()
         return torch.func.jacfwd(torch.func.jacrev(f_of))(x).reshape(n, n)
-    jac = torch.func.jacrev(f_of)(x)
-    if problem.kind is Kind.GRADIENT:
-        grad = jac.reshape(x.shape)
+    if problem.kind is Kind.GRADIENT:  # f is a scalar: one vector-Jacobian product
+        grad = torch.func.grad(lambda xv: f_of(xv).sum())(x)
         return grad if problem.layout is Layout.DENOMINATOR else grad.T
+    jac = torch.func.jacrev(f_of)(x)
     numerator = jac.reshape(-1, x.numel())
     return numerator.T if problem.layout is Layout.DENOMINATOR else numerator
 
@@ -237,7 +238,7 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
         return None  # a singular matrix: outside f's domain
     if not (torch.isfinite(f_value).all() and torch.isfinite(true).all()):
         return None
-    largest: list[float] = []
+    largest: list[Tensor] = []
     try:
         claimed = evaluate(problem.claim, values, sample.sizes, {problem.wrt: direction}, largest)
     except torch.linalg.LinAlgError:
@@ -262,9 +263,118 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     # is 0) carries an error of a few ulps of its largest intermediate value, whatever the
     # result. Allow ROUNDING ulps of that on top of the tolerance: a genuine mistake is of the
     # size of the derivative's terms, some 10¹³ times larger.
-    slack = ROUNDING * 2.0**-52 * max(largest, default=0.0)
+    slack = ROUNDING * 2.0**-52 * (float(torch.stack(largest).max()) if largest else 0.0)
     ok = bool((diff <= atol + slack + rtol * true.abs()).all())
     return Comparison(true, claimed, abs_error, rel_error, ok)
+
+
+def compare_batch(
+    problem: Problem, batch: Batch, rtol: float, atol: float
+) -> list[Comparison | None]:
+    """`compare` at every sample of `batch`, in one vectorized call where torch.func.vmap can
+    run the lowering; else (a kernel without a batching rule, a singular matrix, a claim that
+    does not evaluate) one sample at a time, which gives the same answers, only slower.
+
+    A sample the vectorized call finds failing is compared again on its own, and that is the
+    answer: a batching rule can be wrong (in torch 2.13, vmap of jacfwd(jacrev(det)) is wrong
+    at every sample but the first), and a counterexample must never rest on one."""
+    try:
+        results = _compare_vectorized(problem, batch, rtol, atol)
+    except (RuntimeError, ValueError):
+        return [compare(problem, sample, rtol, atol) for sample in batch.samples]
+    return [
+        compare(problem, sample, rtol, atol) if result is not None and not result.ok else result
+        for sample, result in zip(batch.samples, results, strict=True)
+    ]
+
+
+def _stacked(batch: Batch) -> tuple[dict[str, Tensor], Tensor]:
+    samples = batch.samples
+    values = {
+        k: torch.as_tensor(np.stack([s.values[k] for s in samples]), dtype=torch.float64)
+        for k in samples[0].values
+    }
+    direction = torch.as_tensor(np.stack([s.direction for s in samples]), dtype=torch.float64)
+    return values, direction
+
+
+def _in_domain(
+    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int], direction: Tensor
+) -> Tensor:
+    """`not near_singular` at every sample, as a boolean vector."""
+    keep = torch.ones(direction.shape[0], dtype=torch.bool)
+    for node in (*_inverted(problem.f), *_inverted(problem.claim)):
+
+        def matrix(vals: dict[str, Tensor], d: Tensor, node: Node = node) -> Tensor:
+            return evaluate(node, vals, sizes, {problem.wrt: d})
+
+        with torch.no_grad():
+            try:
+                m = torch.func.vmap(matrix)(values, direction)
+            except (ValueError, RuntimeError):
+                # near_singular skips a node that does not evaluate, sample by sample
+                return torch.tensor(
+                    [
+                        not near_singular(problem, _one(values, i), sizes, {problem.wrt: d})
+                        for i, d in enumerate(direction)
+                    ]
+                )
+            if m.shape[1] != m.shape[2]:
+                continue
+            finite = torch.isfinite(m).all(dim=(1, 2))
+            eye = torch.eye(m.shape[1], dtype=m.dtype).expand_as(m)
+            cond = torch.linalg.cond(torch.where(finite[:, None, None], m, eye))
+            keep &= finite & ~(cond > COND_LIMIT)  # a NaN condition number passes, as there
+    return keep
+
+
+def _one(values: dict[str, Tensor], i: int) -> dict[str, Tensor]:
+    return {k: v[i] for k, v in values.items()}
+
+
+def _compare_vectorized(
+    problem: Problem, batch: Batch, rtol: float, atol: float
+) -> list[Comparison | None]:
+    values, direction = _stacked(batch)
+    sizes = batch.sizes
+    keep = _in_domain(problem, values, sizes, direction)
+    results: list[Comparison | None] = [None] * len(batch.samples)
+    if not keep.any():
+        return results
+    values = {k: v[keep] for k, v in values.items()}
+    direction = direction[keep]
+
+    def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
+        f_value = evaluate(problem.f, vals, sizes)
+        true = true_derivative(problem, vals, sizes, d)
+        largest: list[Tensor] = []
+        claimed = evaluate(problem.claim, vals, sizes, {problem.wrt: d}, largest)
+        top = torch.stack(largest).max() if largest else torch.zeros((), dtype=torch.float64)
+        return f_value, true, claimed, top
+
+    f_value, true, claimed, top = torch.func.vmap(at_sample)(values, direction)
+    if claimed.shape != true.shape:
+        raise ValueError("the claim's shape differs: compare says how, sample by sample")
+    defined = (
+        torch.isfinite(f_value).all(dim=(1, 2))
+        & torch.isfinite(true).all(dim=(1, 2))
+        & torch.isfinite(claimed).all(dim=(1, 2))
+    )
+    # compare's arithmetic, on every sample at once; Python floats only at the end
+    diff = (claimed - true).abs()
+    empty = diff[0].numel() == 0
+    abs_errors = [0.0] * len(direction) if empty else diff.amax(dim=(1, 2)).tolist()
+    scales = [0.0] * len(direction) if empty else true.abs().amax(dim=(1, 2)).tolist()
+    slack = ROUNDING * 2.0**-52 * top
+    oks = (diff <= atol + slack[:, None, None] + rtol * true.abs()).all(dim=(1, 2)).tolist()
+    slots = keep.nonzero().flatten().tolist()
+    for i, (slot, is_defined) in enumerate(zip(slots, defined.tolist(), strict=True)):
+        if not is_defined:
+            continue
+        abs_error, scale = abs_errors[i], scales[i]
+        rel_error = abs_error / scale if scale > atol else (0.0 if abs_error <= atol else math.inf)
+        results[slot] = Comparison(true[i], claimed[i], abs_error, rel_error, bool(oks[i]))
+    return results
 
 
 def _shape(t: Tensor) -> str:
@@ -298,10 +408,15 @@ def search(problem: Problem, options: Options, shrink: bool = True) -> NumericEv
     """Check the claim on hypothesis inputs; a mismatch is shrunk to a minimal counterexample
     (`shrink=False` stops at the first mismatch: enough to reject a candidate repair).
 
+    Inputs come in batches (strategies.batches), each compared in one vectorized call; a
+    failing batch gives its failing sample's sizes, where smaller sizes are tried and the
+    counterexample is then shrunk one hypothesis sample at a time.
+
     The evidence counts every input compared (those of the retries at smaller sizes too) and
     the counterexample it reports, and its largest errors include the counterexample's."""
     start = time.perf_counter()
-    outcome = _run(problem, options, None, options.examples, shrink)
+    drawn = sizes_for(problem, options.max_numeric_size, dict(options.numeric_sizes))
+    outcome = _screen(problem, options, drawn, options.examples, shrink)
     counterexample = None
     if outcome.failure is not None:
         failure = _smallest(problem, options, outcome) if shrink else outcome.failure
@@ -359,21 +474,32 @@ def _same(a: Sample, b: Sample) -> bool:
     )
 
 
-def _run(
-    problem: Problem,
-    options: Options,
-    sizes: dict[str, int] | None,
-    examples: int,
-    shrink: bool = True,
-) -> _Outcome:
-    """One hypothesis search, at drawn sizes or at fixed `sizes`."""
-    outcome = _Outcome()
-    failures: list[tuple[Sample, Comparison]] = []
-    strategy = from_problem(
-        problem, options.max_numeric_size, sizes=None if sizes is None else st.just(sizes)
-    )
+NO_INPUT = "could not draw inputs inside the domain of f"
 
-    @settings(
+
+def _drive(run: Callable[[], None], failures: list[Any], outcome: _Outcome) -> bool:
+    """Run a hypothesis search whose test raises _Mismatch after appending to `failures`;
+    the last failure (hypothesis replays the shrunk example last) becomes the outcome's.
+    False when hypothesis could not draw an input."""
+    _no_database_key(run)
+    try:
+        run()
+    except _Mismatch:
+        outcome.failure = failures[-1]
+    except Unsatisfiable:
+        return False
+    return True
+
+
+def _no_database_key(test: Any) -> None:
+    """With no example database, hypothesis still hashes the test's source for its key, at
+    ~3 ms a search (a fifth of a batched one); a key given up front skips that. (An internal
+    attribute: if hypothesis renames it, a search is that much slower, nothing else.)"""
+    test._hypothesis_internal_database_key = b"gradcheck"
+
+
+def _settings(examples: int, shrink: bool) -> settings:
+    return settings(
         max_examples=examples,
         database=None,
         deadline=None,
@@ -382,6 +508,89 @@ def _run(
         verbosity=Verbosity.quiet,
         print_blob=False,
     )
+
+
+TOP_UPS = 3  # further rounds when samples outside f's domain left a search short
+
+
+def _screen(
+    problem: Problem,
+    options: Options,
+    sizes: dict[str, int] | st.SearchStrategy[dict[str, int]],
+    examples: int,
+    shrink: bool = False,
+) -> _Outcome:
+    """A hypothesis search over batches of BATCH samples, `examples` samples compared, at
+    fixed `sizes` or sizes drawn from that strategy; its failure is the first failing sample
+    of the failing batch (of the last one, after hypothesis has shrunk the sizes). Samples
+    outside f's domain are not counted: a round that falls short is topped up by another,
+    under a seed of its own, up to TOP_UPS times."""
+    outcome = _Outcome()
+    strategy = batches(
+        problem,
+        options.max_numeric_size,
+        sizes=st.just(sizes) if isinstance(sizes, dict) else sizes,
+    )
+    for top_up in range(TOP_UPS + 1):
+        label = problem.rule_id if top_up == 0 else f"{problem.rule_id}#{top_up}"
+        _screen_round(problem, options, strategy, examples, shrink, label, outcome)
+        if outcome.failure is not None or outcome.detail or outcome.examples >= examples:
+            break
+    return outcome
+
+
+def _screen_round(
+    problem: Problem,
+    options: Options,
+    strategy: st.SearchStrategy[Batch],
+    examples: int,
+    shrink: bool,
+    label: str,
+    outcome: _Outcome,
+) -> None:
+    """One hypothesis search of `_screen`, adding to `outcome` until it holds `examples`."""
+    failures: list[tuple[Sample, Comparison]] = []
+
+    @_settings(-(-(examples - outcome.examples) // BATCH), shrink)
+    @seed(rule_seed(options.seed, label))
+    @given(strategy)
+    def run(batch: Batch) -> None:
+        if not failures and outcome.examples >= examples:
+            return
+        results = compare_batch(problem, batch, options.rtol, options.atol)
+        if all(r is None for r in results):
+            reject()
+        for sample, result in zip(batch.samples, results, strict=True):
+            if result is None:
+                continue
+            if not failures:  # the inputs up to the first failure, `examples` of them
+                if outcome.examples >= examples:
+                    return
+                outcome.count(result)
+            if not result.ok:
+                failures.append((sample, result))
+                raise _Mismatch
+
+    if not _drive(run, failures, outcome) and outcome.examples == 0:
+        outcome.detail = NO_INPUT
+
+
+def _run(
+    problem: Problem,
+    options: Options,
+    sizes: dict[str, int] | None,
+    examples: int,
+    shrink: bool = True,
+) -> _Outcome:
+    """One hypothesis search one sample at a time, at drawn sizes or at fixed `sizes`: what
+    shrinks a counterexample entry by entry."""
+    outcome = _Outcome()
+    failures: list[tuple[Sample, Comparison]] = []
+    strategy = from_problem(
+        problem, options.max_numeric_size, sizes=None if sizes is None else st.just(sizes)
+    )
+
+    @_settings(examples, shrink)
     @seed(rule_seed(options.seed, problem.rule_id))
     @given(strategy)
     def run(sample: Sample) -> None:
@@ -396,20 +605,17 @@ def _run(
         failures.append((sample, result))
         raise _Mismatch
 
-    try:
-        run()
-    except _Mismatch:
-        outcome.failure = failures[-1]  # hypothesis replays the shrunk example last
-        if not _same(failures[-1][0], failures[0][0]):
-            outcome.count(failures[-1][1])  # the shrunk counterexample is evidence too
-    except Unsatisfiable:
-        outcome.detail = "could not draw inputs inside the domain of f"
+    if not _drive(run, failures, outcome):
+        outcome.detail = NO_INPUT
+    if outcome.failure is not None and not _same(failures[-1][0], failures[0][0]):
+        outcome.count(failures[-1][1])  # the shrunk counterexample is evidence too
     return outcome
 
 
 def _smallest(problem: Problem, options: Options, outcome: _Outcome) -> tuple[Sample, Comparison]:
-    """Hypothesis shrinks entries well but sizes less so: retry at each smaller size. The
-    retries' inputs are added to `outcome`, up to the one whose failure is reported."""
+    """Hypothesis shrinks entries well but sizes less so: screen each smaller size, then shrink
+    the failure at the smallest failing size one sample at a time. The inputs compared are
+    added to `outcome`, up to the one whose failure is reported."""
     failure = outcome.failure
     assert failure is not None
     found = failure[0].sizes
@@ -422,20 +628,32 @@ def _smallest(problem: Problem, options: Options, outcome: _Outcome) -> tuple[Sa
         key=lambda s: (sum(s.values()), sorted(s.items())),
     )
     for sizes in smaller[:8]:
-        retry = _run(problem, options, sizes, max(10, options.examples // 2))
+        retry = _screen(problem, options, sizes, max(10, options.examples // 2))
         outcome.add(retry)
         if retry.failure is not None:
-            return retry.failure
-    return failure
+            failure = retry.failure
+            break
+    return _shrunk(problem, options, outcome, failure)
+
+
+def _shrunk(
+    problem: Problem, options: Options, outcome: _Outcome, failure: tuple[Sample, Comparison]
+) -> tuple[Sample, Comparison]:
+    """The failure at `failure`'s sizes, shrunk entry by entry by a search one sample at a
+    time; `failure` itself if that search finds none (a claim that fails rarely)."""
+    shrunk = _run(problem, options, failure[0].sizes, options.examples)
+    outcome.add(shrunk)
+    return shrunk.failure if shrunk.failure is not None else failure
 
 
 def counterexample_where_shapes_agree(problem: Problem, options: Options) -> Counterexample | None:
     """A counterexample with every dimension equal (2, then 3), where a claim whose shape is
     wrong in general (Aᵀ for A) has the derivative's shape and wrong entries to show."""
     for n in (2, 3):
-        outcome = _run(problem, options, {d: n for d in problem.dims}, options.examples)
+        sizes = {d: n for d in problem.dims}
+        outcome = _screen(problem, options, sizes, options.examples)
         if outcome.failure is not None and math.isfinite(outcome.failure[1].abs_error):
-            return _counterexample(problem, *outcome.failure)
+            return _counterexample(problem, *_shrunk(problem, options, outcome, outcome.failure))
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -155,9 +156,10 @@ def build_sample(problem: Problem, sizes: dict[str, int], draw: Draw) -> Sample:
     return Sample(dict(sizes), values, direction)
 
 
+@functools.lru_cache(maxsize=256)
 def entries(shape: tuple[int, int]) -> st.SearchStrategy[np.ndarray]:
     """Finite float64 entries: 0 or TINY ≤ |v| ≤ BOUND; hypothesis shrinks them towards 0 and
-    simple values such as 1 and −1."""
+    simple values such as 1 and −1. (One strategy per shape, built once.)"""
     return arrays(np.float64, shape, elements=ENTRY, fill=st.nothing())
 
 
@@ -174,22 +176,85 @@ ENTRY = st.one_of(
 )
 
 
-def sizes_for(problem: Problem, max_size: int = 4) -> st.SearchStrategy[dict[str, int]]:
-    """One size per dimension name; names shared between symbols get the same size."""
-    return st.fixed_dictionaries({d: st.integers(1, max_size) for d in problem.dims})
+def sizes_for(
+    problem: Problem, max_size: int = 4, fixed: Mapping[str, int] | None = None
+) -> st.SearchStrategy[dict[str, int]]:
+    """One size per dimension name (names shared between symbols get the same size): the
+    `fixed` one where given, else drawn in 1..max_size."""
+    fixed = fixed or {}
+    return st.fixed_dictionaries(
+        {d: st.just(fixed[d]) if d in fixed else st.integers(1, max_size) for d in problem.dims}
+    )
 
 
 def from_problem(
     problem: Problem, max_size: int = 4, sizes: st.SearchStrategy[dict[str, int]] | None = None
 ) -> st.SearchStrategy[Sample]:
     """Inputs for `problem`: sizes first, then every symbol, assumptions built by construction."""
+    return _samples(problem, sizes if sizes is not None else sizes_for(problem, max_size))
 
-    @st.composite
-    def samples(draw: Any) -> Sample:
-        chosen = draw(sizes if sizes is not None else sizes_for(problem, max_size))
-        return build_sample(problem, chosen, lambda shape: draw(entries(shape)))
 
-    return samples()
+# Module-level composites: hypothesis reads a composite's source when it is decorated, which
+# costs more than a whole batch does if it happens on every search.
+@st.composite
+def _samples(draw: Any, problem: Problem, sizes: st.SearchStrategy[dict[str, int]]) -> Sample:
+    chosen = draw(sizes)
+    return build_sample(problem, chosen, lambda shape: draw(entries(shape)))
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """Samples at one size, evaluated in one vectorized call (numeric.compare_batch); built
+    from `seed` when first asked for, so that a batch never compared costs one draw."""
+
+    problem: Problem
+    sizes: dict[str, int]
+    seed: int
+    size: int
+
+    @functools.cached_property
+    def samples(self) -> tuple[Sample, ...]:
+        rng = np.random.default_rng(self.seed)
+        return tuple(
+            build_sample(self.problem, self.sizes, lambda shape: batch_entries(rng, shape))
+            for _ in range(self.size)
+        )
+
+
+BATCH = 8  # samples per hypothesis example
+ZERO_SHARE = 0.1  # of a batch's entries: zeros are the special inputs a mistake hides behind
+
+
+def batch_entries(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Entries as ENTRY draws them: 0 or TINY ≤ |v| ≤ BOUND, either sign."""
+    magnitude = rng.uniform(TINY, BOUND, shape)
+    kind = rng.random(shape)  # below ZERO_SHARE: 0; then negative or positive, evenly
+    return np.where(
+        kind < ZERO_SHARE, 0.0, np.where(kind < (1 + ZERO_SHARE) / 2, -magnitude, magnitude)
+    )
+
+
+def batches(
+    problem: Problem,
+    max_size: int = 4,
+    sizes: st.SearchStrategy[dict[str, int]] | None = None,
+    size: int = BATCH,
+) -> st.SearchStrategy[Batch]:
+    """Batches for `problem`: hypothesis draws the sizes and a seed, from which numpy draws
+    `size` samples (assumptions built by construction, as in `from_problem`). Hypothesis drawing
+    every entry costs ~75 µs an entry, far more than the check; a seed costs one draw, and
+    shrinking it still explores. A failing batch is reduced to one sample and shrunk entry by
+    entry with `from_problem` (numeric.search)."""
+
+    return _batch(problem, sizes if sizes is not None else sizes_for(problem, max_size), size)
+
+
+@st.composite
+def _batch(
+    draw: Any, problem: Problem, sizes: st.SearchStrategy[dict[str, int]], size: int
+) -> Batch:
+    chosen = draw(sizes)
+    return Batch(problem, dict(chosen), draw(st.integers(0, 2**32 - 1)), size)
 
 
 def sample_point(problem: Problem, sizes: dict[str, int], seed: int) -> Sample:

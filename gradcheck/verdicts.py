@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
 
 from .checking import Checked, evidence, fold, internal_error
 from .errors import RuleError
 from .model import Category, Diagnosis, Diagnostic, Expect, Options, Report, Rule, Status, Verdict
 from .problem import Problem, compile_rule
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 __all__ = ["fold", "ill_formed", "verdict_for", "verify_rule", "verify_rules"]
 
@@ -125,34 +129,111 @@ def _verdict(rule: Rule, problem: Problem, checked: Checked, start: float) -> Ve
     )
 
 
-def _verify_all(rules: Sequence[Rule], options: Options) -> list[Verdict]:
-    """Every rule's verdict, in order; with `jobs` > 1 in forked worker processes."""
-    jobs = min(options.jobs, len(rules))
+class Progress(Protocol):
+    """Told how many rules a run checks, then of every verdict as it is reached."""
+
+    def begin(self, total: int) -> None: ...
+
+    def __call__(self, verdict: Verdict) -> None: ...
+
+
+def _verify_all(
+    rules: Sequence[Rule], options: Options, cache: Cache | None, progress: Progress | None
+) -> list[Verdict]:
+    """Every rule's verdict, in order: from the cache where it holds one, else checked (with
+    `jobs` > 1 in forked worker processes) and stored."""
+    from .cache import cacheable, refreshed
+
+    if progress is not None:
+        progress.begin(len(rules))
+    verdicts: dict[int, Verdict] = {}
+    todo: list[tuple[int, Rule, Problem, str | None]] = []
+    for i, rule in enumerate(rules):
+        try:
+            problem = compile_rule(rule)
+        except RuleError as err:
+            verdicts[i] = ill_formed(rule, err)
+        except Exception as err:
+            verdicts[i] = _internal_error(rule, err, time.perf_counter())
+        else:
+            entry = _key(rule, problem, options) if cache is not None else None
+            cached = cache.get(entry) if cache is not None and entry is not None else None
+            if cached is None:
+                todo.append((i, rule, problem, entry))
+                continue
+            verdicts[i] = refreshed(cached, rule, problem)
+        if progress is not None:
+            progress(verdicts[i])
+    entries = {i: entry for i, _, _, entry in todo}
+    for i, verdict in _checked(todo, options):
+        verdicts[i] = verdict
+        entry = entries[i]
+        if cache is not None and entry is not None and cacheable(verdict):
+            cache.put(entry, verdict)
+        if progress is not None:
+            progress(verdict)
+    return [verdicts[i] for i in range(len(rules))]
+
+
+def _key(rule: Rule, problem: Problem, options: Options) -> str | None:
+    """The rule's cache key; None (checked, not stored) if it cannot be made."""
+    from .cache import key
+
+    try:
+        return key(rule, problem, options)
+    except Exception:  # a rule the cache cannot key is still checked
+        return None
+
+
+def _checked(
+    todo: Sequence[tuple[int, Rule, Problem, str | None]], options: Options
+) -> Iterator[tuple[int, Verdict]]:
+    """(index, verdict) of every compiled rule, as each is reached."""
+    jobs = min(options.jobs, len(todo))
     if jobs <= 1:
-        return [verify_rule(rule, options) for rule in rules]
+        for i, rule, problem, _ in todo:
+            yield i, verdict_for(rule, problem, options)
+        return
     import multiprocessing
 
     from . import numeric, symbolic  # noqa: F401 - imported once, inherited by the workers
 
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_leave_interrupts_to_parent) as pool:
-        return pool.starmap(verify_rule, [(rule, options) for rule in rules], chunksize=1)
+    with context.Pool(jobs, initializer=_worker) as pool:
+        work = [(i, rule, problem, options) for i, rule, problem, _ in todo]
+        yield from pool.imap_unordered(_check_one, work, chunksize=1)
 
 
-def _leave_interrupts_to_parent() -> None:
-    """Ctrl-C reaches the whole process group: the parent ends the pool and says so once,
-    instead of every worker printing its own traceback."""
+def _check_one(work: tuple[int, Rule, Problem, Options]) -> tuple[int, Verdict]:
+    i, rule, problem, options = work
+    return i, verdict_for(rule, problem, options)
+
+
+def _worker() -> None:
+    """Set up a worker process. Ctrl-C reaches the whole process group: the parent ends the
+    pool and says so once, instead of every worker printing its own traceback. torch runs on
+    one thread: the workers are already one per core, and two workers with two torch threads
+    each on two cores made the numeric check 4× slower."""
     import signal
 
+    import torch
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
 
 
 def verify_rules(
-    rules: Sequence[Rule], diagnostics: Sequence[Diagnostic], options: Options
+    rules: Sequence[Rule],
+    diagnostics: Sequence[Diagnostic],
+    options: Options,
+    *,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Check every rule; diagnostics of unreadable rules become ill-formed rows."""
+    """Check every rule (reading and filling `cache`, telling `progress` of each verdict);
+    diagnostics of unreadable rules become ill-formed rows."""
     start = time.perf_counter()
-    verdicts = _verify_all(rules, options)
+    verdicts = _verify_all(rules, options, cache, progress)
     errors = []
     for diagnostic in diagnostics:
         if diagnostic.rule_id is None:

@@ -262,3 +262,18 @@ def test_explain_json_of_an_unreadable_claim() -> None:
     data = json.loads(result.stdout)
     assert data["verdict"] == "ill-formed"
     assert data["diagnostics"][0]["position"] == "<claim>:1:11"
+
+
+@pytest.mark.parametrize("size", ["n=0", "n=4097", "n", "=3", "n=x", "1n=2"])
+def test_a_bad_size_is_a_usage_error(size: str) -> None:
+    result = invoke("check", "∇_x (xᵀAx) = (A + Aᵀ)x", "--size", size)
+    assert result.exit_code == 2
+    assert "--size" in result.output
+
+
+def test_check_at_a_given_size_finds_and_shrinks_a_mistake() -> None:
+    result = invoke("check", "∇_x (xᵀAx) = 2Ax", "--size", "n=64", "--examples", "20",
+                    "--format", "json", "--no-diagnose", "--no-cache")
+    assert result.exit_code == 1
+    (rule,) = json.loads(result.stdout)["rules"]
+    assert rule["counterexample"]["sizes"] == {"n": 2}  # found at 64, shrunk to the smallest

@@ -451,3 +451,69 @@ def test_lowerings_agree_on_a_fixed_expression() -> None:
     assert np.allclose(sympy_value(node, values, 2), expected, rtol=1e-12)
 
 
+
+
+# ---- batched evidence: one vectorized call per batch, the same answers as one by one ----
+
+BATCHED_CLAIMS = [
+    ("∇_x (xᵀAx) = (A + Aᵀ)x", {}, {}),
+    ("∇_x (xᵀAx) = 2Ax", {}, {}),  # wrong: the batch must flag what compare flags
+    ("∇_X log det(X) = X⁻ᵀ", {"X": ["invertible"]}, {}),
+    ("∇_X tr(X⁻¹) = −(X⁻¹X⁻¹)ᵀ", {"X": ["invertible"]}, {}),
+    ("∇_x softmax(x) = diag(softmax(x)) − softmax(x)softmax(x)ᵀ", {}, {}),
+    ("∇²_x (xᵀAx) = A + Aᵀ", {}, {}),
+    ("∇_x relu(x) = diag((1 + x / |x|) / 2)", {}, {}),
+    ("d(XᵀX) = dXᵀ X + Xᵀ dX", {}, {"X": "matrix(m, n)"}),
+    ("∇_X log det(XᵀX) = 2X(XᵀX)⁻¹", {}, {"X": "matrix(m, n)"}),  # singular where m < n
+]
+
+
+@pytest.mark.parametrize(("claim", "assume", "symbols"), BATCHED_CLAIMS)
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_batch_compares_as_its_samples_one_by_one(
+    claim: str, assume: dict[str, list[str]], symbols: dict[str, str], data: st.DataObject
+) -> None:
+    from gradcheck.strategies import batches
+
+    p = compiled(claim, assume=assume or None, symbols=symbols or None)
+    batch = data.draw(batches(p, 3))
+    together = numeric.compare_batch(p, batch, 1e-7, 1e-9)
+    alone = [numeric.compare(p, s, 1e-7, 1e-9) for s in batch.samples]
+    assert [r is None for r in together] == [r is None for r in alone]
+    for t, a in zip(together, alone, strict=True):
+        if t is not None and a is not None:
+            assert t.ok == a.ok
+            assert t.abs_error == pytest.approx(a.abs_error, rel=1e-6, abs=1e-12)
+
+
+def test_the_vectorized_path_is_the_one_taken() -> None:
+    """The speed is the point: a plain rule must not fall back to one sample at a time."""
+    from gradcheck.strategies import BATCH, Batch
+
+    p = compiled("∇_X tr(AXB) = AᵀBᵀ", symbols={"A": "matrix(m, n)", "X": "matrix(n, k)",
+                                                  "B": "matrix(k, m)"})
+    batch = Batch(p, {"m": 2, "n": 3, "k": 4}, seed=3, size=BATCH)
+    assert len(numeric._compare_vectorized(p, batch, 1e-7, 1e-9)) == len(batch.samples)
+
+
+def test_a_wrong_batching_rule_gives_no_false_counterexample() -> None:
+    """torch 2.13's vmap of jacfwd(jacrev(det)) is wrong past the first sample; a failing
+    sample is confirmed on its own, so the right rule holds."""
+    p = compiled("∇²_t det(A + tB) = det(A + tB) (tr((A + tB)⁻¹B)² − tr((A + tB)⁻¹B(A + tB)⁻¹B))",
+                 assume={"A": ["symmetric"], "B": ["symmetric"]},
+                 symbols={"t": "scalar", "A": "matrix(n, n)", "B": "matrix(n, n)"})
+    evidence = search(p, Options())
+    assert evidence.counterexample is None and evidence.examples >= 60
+
+
+def test_a_search_compares_at_least_the_examples_asked_for() -> None:
+    evidence = search(compiled("∇_x (aᵀx) = a"), Options(examples=60))
+    assert evidence.examples >= 60 and evidence.counterexample is None
+
+
+def test_a_search_at_a_given_size_compares_there() -> None:
+    holds = search(compiled("∇_x (xᵀAx) = (A + Aᵀ)x"), Options(numeric_sizes=(("n", 128),)))
+    assert holds.counterexample is None and holds.examples >= 60
+    wrong = search(compiled("∇_x (xᵀAx) = 2Ax"), Options(numeric_sizes=(("n", 128),)))
+    assert wrong.counterexample is not None and dict(wrong.counterexample.sizes) == {"n": 2}

@@ -17,10 +17,13 @@ from .options import (
     ExamplesOpt,
     FormatOpt,
     LayoutOpt,
+    NoCacheOpt,
     SeedOpt,
+    SizeOpt,
     SymbolOpt,
     TimeoutOpt,
     parse_assume,
+    parse_sizes,
     parse_symbols,
 )
 
@@ -37,6 +40,8 @@ def check(
     examples: ExamplesOpt = DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = DEFAULTS.symbolic_timeout,
     diagnose: DiagnoseOpt = DEFAULTS.diagnose,
+    size: SizeOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Check one claim typed on the command line and show all its evidence.
 
@@ -48,10 +53,15 @@ def check(
     """
     # Parsed first: a usage error should not wait for the heavy imports of gradcheck.api.
     assumptions, symbols = parse_assume(assume), parse_symbols(symbol)
+    numeric_sizes = parse_sizes(size)
     from gradcheck import api
 
     options = Options(
-        seed=seed, examples=examples, symbolic_timeout=symbolic_timeout, diagnose=diagnose
+        seed=seed,
+        examples=examples,
+        symbolic_timeout=symbolic_timeout,
+        diagnose=diagnose,
+        numeric_sizes=numeric_sizes,
     )
     report = api.check_report(
         claim,
@@ -59,5 +69,6 @@ def check(
         layout=layout.value,
         symbols=symbols or None,
         options=options,
+        cache=not no_cache,
     )
     finish(report, fmt, detail=True)

@@ -127,3 +127,39 @@ DiagnoseOpt = Annotated[
         help="Name the mistake of each failing rule and verify a fix (costs a few checks).",
     ),
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Check every rule afresh: neither read nor write the result cache "
+        "(see `gradcheck cache`).",
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress on stderr (stdout is the report).")
+]
+SizeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--size",
+        metavar="DIM=N",
+        help="Draw the numeric check's inputs at this size of a dimension, e.g. --size n=1024 "
+        "(repeatable; the other dimensions are drawn; the symbolic proof is unchanged).",
+    ),
+]
+_MAX_SIZE = 4096  # a 4096 × 4096 matrix is 128 MiB of float64 per sample: larger is a typo
+
+
+def parse_sizes(values: list[str] | None) -> tuple[tuple[str, int], ...]:
+    """`n=1024` (repeatable) → (("n", 1024),)."""
+    sizes: dict[str, int] = {}
+    for value in values or []:
+        name, sep, number = (part.strip() for part in value.partition("="))
+        if not (sep and _SYMBOL_NAME.fullmatch(name) and number.isdigit()):
+            raise typer.BadParameter(f"{value!r}: write DIM=N, e.g. n=1024", param_hint="'--size'")
+        if not 1 <= int(number) <= _MAX_SIZE:
+            raise typer.BadParameter(
+                f"{value!r}: a size is from 1 to {_MAX_SIZE}", param_hint="'--size'"
+            )
+        sizes[name] = int(number)
+    return tuple(sorted(sizes.items()))

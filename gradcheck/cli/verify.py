@@ -16,10 +16,14 @@ from .options import (
     ExamplesOpt,
     FormatOpt,
     KeywordOpt,
+    NoCacheOpt,
     PathsArg,
+    QuietOpt,
     SeedOpt,
+    SizeOpt,
     TagOpt,
     TimeoutOpt,
+    parse_sizes,
     workers,
 )
 
@@ -39,6 +43,9 @@ def verify(
             "--jobs", "-j", min=0, help="Rules checked in parallel (0: one per core, up to 4)."
         ),
     ] = 0,
+    size: SizeOpt = None,
+    no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check every rule in the files or folders PATH... (default: the bundled catalog).
 
@@ -49,9 +56,12 @@ def verify(
     Exit code: 0 every rule as expected, 1 some rule not as expected, 2 a usage error or an
     unreadable file or rule (the readable rules are still checked), 3 an internal error.
     """
-    # gradcheck.api pulls in sympy, torch and hypothesis: imported here, so that
-    # `gradcheck --help` stays instant.
+    numeric_sizes = parse_sizes(size)
+    # gradcheck.api pulls in sympy, torch and hypothesis when a rule is checked: imported
+    # here, so that `gradcheck --help` stays instant.
     from gradcheck import api
+
+    from .progress import Progress
 
     options = Options(
         seed=seed,
@@ -59,6 +69,15 @@ def verify(
         symbolic_timeout=symbolic_timeout,
         jobs=workers(jobs),
         diagnose=diagnose,
+        numeric_sizes=numeric_sizes,
     )
-    report = api.verify(paths or None, keyword=keyword, tags=tuple(tag or ()), options=options)
+    with Progress(quiet=quiet) as progress:
+        report = api.verify(
+            paths or None,
+            keyword=keyword,
+            tags=tuple(tag or ()),
+            options=options,
+            cache=not no_cache,
+            progress=progress,
+        )
     finish(report, fmt)
