@@ -6,10 +6,11 @@
     python bench/speed.py --json out.json # also the raw numbers
 
 Every command runs as a user runs it (`python -m gradcheck ...`, a fresh interpreter, the
-default seed and jobs), in a temporary $XDG_CACHE_HOME: "cold" is `--no-cache` or a run into the empty cache,
-"cached" the second run of the catalog, after the first filled the cache. Per-rule phases (sympy, numeric) come from the
-JSON report of the cold catalog run. The numeric check at n = 16 … 1024 is compared with
-torch.autograd.gradcheck (slow and fast mode) on the same f, claimed gradient and inputs.
+default seed and jobs), in a temporary $XDG_CACHE_HOME: "cold" is `--no-cache` or a run into
+the empty cache, "cached" the second run of the catalog, after the first filled the cache.
+Per-rule phases (sympy, numeric) come from the JSON report of the cold catalog run. The
+numeric check at n = 16 … 1024 is compared with torch.autograd.gradcheck (slow and fast mode)
+on the same f, claimed gradient and inputs.
 Say in the notes whether the machine was idle: wall times on a shared machine are noisy.
 """
 
@@ -194,7 +195,8 @@ def _print(r: dict[str, Any]) -> None:
     row("`gradcheck check \"∇_x (xᵀAx) = 2Ax\" --no-cache`", r["check_failing_cold_s"], "≤ 1.6")
     row("`gradcheck derive \"aᵀX⁻¹b\" --wrt X`", r["derive_s"], "≤ 1.6")
     print(f"\nnumeric evidence per rule: median {p['numeric_median_ms']:.0f} ms "
-          f"(every rule without a counterexample at {p['examples_min']} samples or more; target ≤ 20 ms at ≥ 60)")
+          f"(every rule without a counterexample at {p['examples_min']} samples or more; "
+          "target ≤ 20 ms at ≥ 60)")
     print(f"slowest sympy step: {p['sympy_max'][0]:.1f} s ({p['sympy_max'][1]}); over 3 s: "
           f"{', '.join(p['sympy_over_3s']) or 'none'}")
     print(f"failing rule with diagnosis: median {p['failing_rule_median_s']:.2f} s")
