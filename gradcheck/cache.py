@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 
 FORMAT = 1  # of an entry; bump when the encoding of a verdict changes
 _TOOLS = ("torch", "sympy", "hypothesis", "numpy")
+MAX_ENTRY_BYTES = 4 * 1024 * 1024  # a verdict is a few KiB: a bigger file is not one of ours
+# What reading a damaged or foreign entry can raise (RecursionError: JSON nested too deep).
+_UNREADABLE = (
+    OSError,
+    ValueError,
+    ArithmeticError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+)
 
 
 def directory() -> Path:
@@ -120,13 +131,16 @@ class Cache:
     def get(self, entry: str) -> Verdict | None:
         """The stored verdict, or None (absent, unreadable, or written by another format)."""
         try:
-            data = json.loads(self._path(entry).read_text(encoding="utf-8"))
+            path = self._path(entry)
+            if path.stat().st_size > MAX_ENTRY_BYTES:
+                raise DecodeError("an entry larger than any verdict")
+            data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("key") != entry:
                 raise DecodeError("an entry stored under another key")
             verdict = decode(data["verdict"])
             if not isinstance(verdict, Verdict):
                 raise DecodeError("not a verdict")
-        except (OSError, ValueError, ArithmeticError, KeyError, TypeError, AttributeError):
+        except _UNREADABLE:
             self.misses += 1
             return None
         self.hits += 1

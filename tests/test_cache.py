@@ -148,11 +148,17 @@ def test_a_key_changes_with_the_claim_the_options_and_the_assumptions() -> None:
 def test_a_corrupt_entry_is_ignored_and_written_again(tmp_path: Path, cache_dir: Path) -> None:
     path = rules_file(tmp_path)
     first = api.verify([path], options=QUICK, cache=True)
+    hostile = ["", "{not json", json.dumps({"key": "x", "verdict": 1}), "[" * 100_000,
+               " " * (5 * 1024 * 1024)]
     for i, entry in enumerate(entries(cache_dir)):
-        entry.write_text(["", "{not json", json.dumps({"key": "x", "verdict": 1})][i % 3])
+        entry.write_text(hostile[i % len(hostile)])
     again = api.verify([path], options=QUICK, cache=True)
     assert as_json(again) == as_json(first)
     cache = Cache(cache_dir)
+    for text in hostile:  # each one alone, whatever the number of rules
+        entries(cache_dir)[0].write_text(text)
+        assert cache.get(entries(cache_dir)[0].stem) is None
+    api.verify([path], options=QUICK, cache=True)
     for entry in entries(cache_dir):
         assert cache.get(entry.stem) is not None  # rewritten whole
 

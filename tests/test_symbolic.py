@@ -236,7 +236,7 @@ def test_time_limit_survives_gc_callbacks() -> None:
     search(compiled("∇_x (aᵀx) = a"), Options(examples=5))  # hypothesis is now in use
     problem = compiled("∇_X det(X)² = 2det(X)²X⁻ᵀ", assume={"X": ["invertible"]})
     threshold = gc.get_threshold()
-    slowest = 0.0
+    seconds: list[float] = []
     gc.set_threshold(1)
     try:
         sp.core.cache.clear_cache()  # every run below starts cold: the same work each time
@@ -247,14 +247,18 @@ def test_time_limit_survives_gc_callbacks() -> None:
             sp.core.cache.clear_cache()
             evidence, _ = check(problem, Options(symbolic_timeout=0.01))
             # the proof's own clock: what runs around it (gc at threshold 1) is not the proof
-            slowest = max(slowest, evidence.seconds)
+            seconds.append(evidence.seconds)
             assert "time limit of 0.01 s reached" in evidence.detail
     finally:
         gc.set_threshold(*threshold)
-    # Relative, not absolute: the machine may be busy, but the same load slows both.
+    # Relative, not absolute: the machine may be busy, but the same load slows both. A lost
+    # alarm lets the proof run on in many of the 40 runs (gc at threshold 1 catches it
+    # often); one run descheduled on a busy CI machine for a moment is not a lost alarm.
     assert len(evidence.sizes) < len(whole.sizes)
-    assert slowest <= unlimited / 2, (
-        f"a 0.01 s limit let the proof run {slowest:.2f} s of its {unlimited:.2f} s ({evidence})"
+    overran = [s for s in seconds if s > unlimited / 2]
+    assert len(overran) <= 2, (
+        f"a 0.01 s limit let {len(overran)} of 40 proofs run over half of its "
+        f"{unlimited:.2f} s: {sorted(overran)}"
     )
 
 
