@@ -257,8 +257,7 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     diff = (claimed - true).abs()
     abs_error = float(diff.max()) if diff.numel() else 0.0
     scale = float(true.abs().max()) if true.numel() else 0.0
-    # relative to the derivative's largest entry; a derivative within atol of 0 has none
-    rel_error = abs_error / scale if scale > atol else (0.0 if abs_error <= atol else math.inf)
+    rel_error = _relative_error(abs_error, scale, atol)
     # Rounding: a claim whose terms cancel (2AᵀAx/q − 2pBᵀBx/q² at n = 1, where the derivative
     # is 0) carries an error of a few ulps of its largest intermediate value, whatever the
     # result. Allow ROUNDING ulps of that on top of the tolerance: a genuine mistake is of the
@@ -266,6 +265,11 @@ def compare(problem: Problem, sample: Sample, rtol: float, atol: float) -> Compa
     slack = ROUNDING * 2.0**-52 * (float(torch.stack(largest).max()) if largest else 0.0)
     ok = bool((diff <= atol + slack + rtol * true.abs()).all())
     return Comparison(true, claimed, abs_error, rel_error, ok)
+
+
+def _relative_error(abs_error: float, scale: float, atol: float) -> float:
+    """Relative to the derivative's largest entry; a derivative within atol of 0 has none."""
+    return abs_error / scale if scale > atol else (0.0 if abs_error <= atol else math.inf)
 
 
 def compare_batch(
@@ -372,7 +376,7 @@ def _compare_vectorized(
         if not is_defined:
             continue
         abs_error, scale = abs_errors[i], scales[i]
-        rel_error = abs_error / scale if scale > atol else (0.0 if abs_error <= atol else math.inf)
+        rel_error = _relative_error(abs_error, scale, atol)
         results[slot] = Comparison(true[i], claimed[i], abs_error, rel_error, bool(oks[i]))
     return results
 
