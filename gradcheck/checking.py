@@ -25,10 +25,13 @@ class Checked:
         return self.status in (Status.HOLDS, Status.HOLDS_NUMERIC)
 
 
-def check_problem(problem: Problem, options: Options) -> Checked:
-    """Gather the evidence and fold it; a failing tool is this problem's `error`."""
+def check_problem(
+    problem: Problem, options: Options, numeric: NumericEvidence | None = None
+) -> Checked:
+    """Gather the evidence (the numeric search's, if given, is not run again) and fold it; a
+    failing tool is this problem's `error`."""
     try:
-        symbolic, numeric, cross = evidence(problem, options)
+        symbolic, numeric, cross = evidence(problem, options, numeric)
     except Exception as err:
         return Checked(Status.ERROR, internal_error(err))
     return Checked(*fold(problem, symbolic, numeric, cross), symbolic, numeric, cross)
@@ -40,17 +43,18 @@ def internal_error(err: BaseException) -> str:
 
 
 def evidence(
-    problem: Problem, options: Options
+    problem: Problem, options: Options, searched: NumericEvidence | None = None
 ) -> tuple[SymbolicEvidence, NumericEvidence, CrossCheck | None]:
-    """sympy entrywise (and the matrix form), autograd, and their cross-check; raises when a
-    tool fails, which is the tool's error, not the claim's."""
+    """sympy entrywise (and the matrix form), autograd (`searched`, if the search has been
+    run), and their cross-check; raises when a tool fails, which is the tool's error, not the
+    claim's."""
     from . import numeric, symbolic
     from .crosscheck import cross_check
 
     all_sizes, matrix_detail = _matrix_form(problem, options)
     sym_evidence, at_size = symbolic.check(problem, options, all_sizes=all_sizes)
     sym_evidence = replace(sym_evidence, all_sizes=all_sizes, matrix_detail=matrix_detail)
-    num_evidence = numeric.search(problem, options)
+    num_evidence = searched if searched is not None else numeric.search(problem, options)
     cross = None
     if at_size is not None and at_size.derivative is not None:
         cross = cross_check(problem, at_size, options.seed)

@@ -43,16 +43,20 @@ class Repair:
 
 
 def _holds(problem: Problem | None, options: Options) -> bool:
-    """The repaired problem passes the same checks as any rule (numeric first: it is cheaper)."""
+    """The repaired problem passes the same checks as any rule. Numeric first, unshrunk: it
+    is cheaper, and a repair with a counterexample is not the fix however small that is; 20
+    samples reject most candidates, the rule's full search the rest, before any sympy work."""
     from .numeric import search
 
     if problem is None or problem.shape_note:
         return False
-    quick = search(problem, replace(options, examples=min(options.examples, 20)), shrink=False)
-    if quick.counterexample is not None or quick.examples == 0:
-        return False
+    for examples in (min(options.examples, 20), options.examples):
+        found = search(problem, replace(options, examples=examples), shrink=False)
+        if found.counterexample is not None or found.examples == 0:
+            return False
     try:
-        return check_problem(problem, replace(options, diagnose=False)).holds
+        # the search above is the one check_problem would run: same seed, same samples
+        return check_problem(problem, replace(options, diagnose=False), found).holds
     except Exception:  # as a rule whose check fails: an `error`, so not the fix
         return False
 

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Protocol
 
 from .checking import Checked, evidence, fold, internal_error
 from .errors import RuleError
-from .model import Category, Diagnosis, Diagnostic, Expect, Options, Report, Rule, Status, Verdict
+from .model import (
+    Category,
+    Diagnosis,
+    Diagnostic,
+    Expect,
+    Kind,
+    Options,
+    Report,
+    Rule,
+    Status,
+    Verdict,
+)
 from .problem import Problem, compile_rule
 
 if TYPE_CHECKING:
@@ -198,10 +209,21 @@ def _checked(
 
     from . import numeric, symbolic  # noqa: F401 - imported once, inherited by the workers
 
+    if any(numeric.uses_reverse_mode(problem, options) for _, _, problem, _ in todo):
+        import torch._dynamo  # noqa: F401 - reverse mode imports it (0.5 s): once, not per worker
+
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_worker) as pool:
         work = [(i, rule, problem, options) for i, rule, problem, _ in todo]
+        # the likely slow first, so that no worker is left with one at the end
+        work.sort(key=lambda w: _likely_slow(w[1], w[2]), reverse=True)
         yield from pool.imap_unordered(_check_one, work, chunksize=1)
+
+
+def _likely_slow(rule: Rule, problem: Problem) -> tuple[bool, bool]:
+    """A rule expected to fail is diagnosed (most of a run's time); a Hessian costs most of
+    the rest. Only the order of the work: every rule's check is independent of it."""
+    return rule.expect is Expect.FAILS, problem.kind is Kind.HESSIAN
 
 
 def _check_one(work: tuple[int, Rule, Problem, Options]) -> tuple[int, Verdict]:

@@ -131,6 +131,46 @@ def test_hessian(rng: np.random.Generator) -> None:
     assert np.allclose(got, 2 * a.T @ a, rtol=1e-12, atol=1e-12)
 
 
+def test_the_hessian_of_a_determinant_is_right(rng: np.random.Generator) -> None:
+    """d²/dt² det(A + tB) = 2 det(B) for 2×2 A, B. torch 2.13's forward-over-forward mode
+    gives another number here; the oracle must not take that road."""
+    p = compiled("∇²_t det(A + tB) = 0", symbols={"t": "scalar", "A": "matrix(n, n)",
+                                                     "B": "matrix(n, n)"})
+    a, b = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    got = derivative(p, {"n": 2}, A=a, B=b, t=np.array([[0.3]]))
+    assert got == pytest.approx(2 * np.linalg.det(b), rel=1e-10)
+
+
+@pytest.mark.parametrize(("entries", "forward"), [(16, True), (numeric.FORWARD_LIMIT + 1, False)])
+def test_forward_and_reverse_mode_give_the_same_gradient(entries: int, forward: bool) -> None:
+    p = compiled("∇_x (xᵀAx) = (A + Aᵀ)x")
+    assert numeric.uses_reverse_mode(p, Options(numeric_sizes=(("n", entries),))) is not forward
+    rng = np.random.default_rng(entries)
+    a, x = rng.normal(size=(entries, entries)), rng.normal(size=(entries, 1))
+    got = derivative(p, {"n": entries}, A=a, x=x)
+    assert np.allclose(got, (a + a.T) @ x, rtol=1e-12, atol=1e-12)
+
+
+def test_a_first_derivative_at_the_usual_sizes_does_not_import_dynamo() -> None:
+    """torch.func's reverse mode imports torch._dynamo on first use, half a second; a gradient
+    or a Jacobian at the sizes gradcheck draws is taken in forward mode and spares that."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from gradcheck.catalog import rule_from_claim; "
+        "from gradcheck.problem import compile_rule; from gradcheck.numeric import search; "
+        "from gradcheck.model import Options\n"
+        "for claim in ('∇_x (xᵀAx) = (A + Aᵀ)x', '∂(Ax)/∂x = Aᵀ', '∇_X tr(AX) = Aᵀ'):\n"
+        "    assert search(compile_rule(rule_from_claim(claim)[0]), Options(examples=20))"
+        ".counterexample is None\n"
+        "print('torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_differential(rng: np.random.Generator) -> None:
     x = rng.normal(size=(3, 3)) + 3 * np.eye(3)
     dx = rng.normal(size=(3, 3))
