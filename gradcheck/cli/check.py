@@ -18,6 +18,7 @@ from .options import (
     FormatOpt,
     LayoutOpt,
     NoCacheOpt,
+    OutputOpt,
     SeedOpt,
     SizeOpt,
     SymbolOpt,
@@ -36,6 +37,7 @@ def check(
     layout: LayoutOpt = Layout.DENOMINATOR,
     symbol: SymbolOpt = None,
     fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
     seed: SeedOpt = DEFAULTS.seed,
     examples: ExamplesOpt = DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = DEFAULTS.symbolic_timeout,
@@ -71,4 +73,4 @@ def check(
         options=options,
         cache=not no_cache,
     )
-    finish(report, fmt, detail=True)
+    finish(report, fmt, detail=True, output=output)

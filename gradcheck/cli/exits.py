@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,9 +18,26 @@ INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by
 _MESSAGE_CHARS = 300  # an internal error's message is cut to this, so that it stays one line
 
 
-def finish(report: Report, fmt: Format, *, detail: bool = False) -> None:
-    """Render a Report and leave with its exit code."""
-    render(report, fmt, detail=detail)
+def finish(
+    report: Report, fmt: Format, *, detail: bool = False, output: Path | None = None
+) -> None:
+    """Render a Report (in `fmt` to `output` and the table on stdout, if `output` is given)
+    and leave with its exit code; a file that cannot be written is a usage error (2)."""
+    if output is None:
+        render(report, fmt, detail=detail)
+        raise typer.Exit(int(report.exit_code))
+    from rich.console import Console
+
+    from gradcheck.report import PIPED_WIDTH
+
+    try:
+        with open(output, "w", encoding="utf-8", newline="\n") as f:
+            to_file = Console(file=f, width=PIPED_WIDTH, color_system=None, force_terminal=False)
+            render(report, fmt, out=to_file, err=Console(stderr=True, quiet=True), detail=detail)
+    except OSError as err:
+        typer.echo(f"gradcheck: cannot write {output}: {err.strerror or err}", err=True)
+        raise typer.Exit(int(ExitCode.UNREADABLE)) from None
+    render(report, Format.TABLE, detail=detail)
     raise typer.Exit(int(report.exit_code))
 
 

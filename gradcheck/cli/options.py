@@ -84,7 +84,20 @@ TagOpt = Annotated[
 ]
 FormatOpt = Annotated[
     Format,
-    typer.Option("--format", help="table to read, json for programs, markdown for documents."),
+    typer.Option(
+        "--format",
+        help="table to read, json for programs, markdown for documents; sarif (code scanning), "
+        "junit (test reports) and github (workflow annotations) for CI.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the --format report to this file; stdout then shows the table.",
+        dir_okay=False,
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated inputs.")]
 ExamplesOpt = Annotated[int, typer.Option("--examples", min=1, help="Generated inputs per rule.")]

@@ -17,6 +17,7 @@ from .options import (
     FormatOpt,
     KeywordOpt,
     NoCacheOpt,
+    OutputOpt,
     PathsArg,
     QuietOpt,
     SeedOpt,
@@ -33,6 +34,7 @@ def verify(
     keyword: KeywordOpt = None,
     tag: TagOpt = None,
     fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
     seed: SeedOpt = DEFAULTS.seed,
     examples: ExamplesOpt = DEFAULTS.examples,
     symbolic_timeout: TimeoutOpt = DEFAULTS.symbolic_timeout,
@@ -80,4 +82,4 @@ def verify(
             cache=not no_cache,
             progress=progress,
         )
-    finish(report, fmt)
+    finish(report, fmt, output=output)

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from gradcheck.model import Diagnostic, Report, Rule, Verdict
 from gradcheck.report.common import (
@@ -43,6 +43,9 @@ class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    GITHUB = "github"
 
 
 class Formatter(Protocol):
@@ -59,17 +62,20 @@ class Formatter(Protocol):
 
 def formatter(fmt: Format) -> Formatter:
     """The reporter module for `fmt` (imported on demand)."""
-    if Format(fmt) is Format.JSON:
-        from gradcheck.report import json_report
+    import importlib
 
-        return json_report
-    if Format(fmt) is Format.MARKDOWN:
-        from gradcheck.report import markdown
+    module = _MODULES[Format(fmt)]
+    return cast("Formatter", importlib.import_module(f"gradcheck.report.{module}"))
 
-        return markdown
-    from gradcheck.report import table
 
-    return table
+_MODULES = {
+    Format.TABLE: "table",
+    Format.JSON: "json_report",
+    Format.MARKDOWN: "markdown",
+    Format.SARIF: "sarif",
+    Format.JUNIT: "junit",
+    Format.GITHUB: "github",
+}
 
 
 # The width of output that goes to a file or a pipe (a CI log, `| less`). rich would use 80
