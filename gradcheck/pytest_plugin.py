@@ -26,14 +26,29 @@ DEFAULT_FILES = ["*.gradcheck.yaml", "*.gradcheck.yml"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradcheck", "matrix-calculus rule files (gradcheck)")
-    group.addoption("--gradcheck-seed", type=int, default=Options().seed,
-                    help="Seed of the generated inputs (default %(default)s).")
-    group.addoption("--gradcheck-examples", type=int, default=Options().examples,
-                    help="Generated inputs per rule (default %(default)s).")
-    group.addoption("--gradcheck-no-diagnose", action="store_true",
-                    help="Do not diagnose failing rules (faster, less to read).")
-    parser.addini("gradcheck_files", type="args", default=DEFAULT_FILES,
-                  help="Glob patterns of the rule files to collect.")
+    group.addoption(
+        "--gradcheck-seed",
+        type=int,
+        default=Options().seed,
+        help="Seed of the generated inputs (default %(default)s).",
+    )
+    group.addoption(
+        "--gradcheck-examples",
+        type=int,
+        default=Options().examples,
+        help="Generated inputs per rule (default %(default)s).",
+    )
+    group.addoption(
+        "--gradcheck-no-diagnose",
+        action="store_true",
+        help="Do not diagnose failing rules (faster, less to read).",
+    )
+    parser.addini(
+        "gradcheck_files",
+        type="args",
+        default=DEFAULT_FILES,
+        help="Glob patterns of the rule files to collect.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -261,3 +262,106 @@ def sample_point(problem: Problem, sizes: dict[str, int], seed: int) -> Sample:
     """A generic (not shrunk) input at fixed sizes, for the cross-check of the two oracles."""
     rng = np.random.default_rng(seed)
     return build_sample(problem, sizes, lambda shape: rng.uniform(-BOUND, BOUND, shape))
+
+
+# ---- inputs for users' own property tests (gradcheck.testing, and @given in their tests) ----
+
+_SHAPE = re.compile(r"\s*(?:(scalar)|vector\(\s*(\w+)\s*\)|matrix\(\s*(\w+)\s*,\s*(\w+)\s*\))\s*")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Symbols declared as in a rule's `symbols` (`{"W": "matrix(m, n)", "x": "vector(n)"}`),
+    with their assumptions: what `inputs` draws."""
+
+    kinds: Mapping[str, str]  # name → scalar | vector | matrix
+    dims: Mapping[str, tuple[str | int, str | int]]  # name → (rows, cols); 1 for a scalar
+    assume: Mapping[str, frozenset[str]]
+
+    @property
+    def dimension_names(self) -> tuple[str, ...]:
+        return tuple(sorted({d for pair in self.dims.values() for d in pair
+                             if isinstance(d, str)}))
+
+
+def declared(shapes: Mapping[str, str], assume: Mapping[str, Any] | None = None) -> Declared:
+    """Read `shapes` and `assume` (name → an assumption or a list of them); a ValueError says
+    what is wrong."""
+    from .assumptions import DECLARABLE, TABLE, SymbolShape
+
+    kinds: dict[str, str] = {}
+    dims: dict[str, tuple[str | int, str | int]] = {}
+    for name, text in shapes.items():
+        match = _SHAPE.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"{name}: {text!r} is not a shape: scalar, vector(n) or matrix(m, n)")
+        scalar, length, rows, cols = match.groups()
+        pair = (1, 1) if scalar else (length, 1) if length else (rows, cols)
+        dims[name] = tuple(int(d) if isinstance(d, str) and d.isdigit() else d
+                           for d in pair)  # type: ignore[assignment]
+        kinds[name] = "scalar" if scalar else "vector" if length else "matrix"
+        if any(d == 0 for d in dims[name]):
+            raise ValueError(f"{name}: a dimension is at least 1")
+    assumed: dict[str, frozenset[str]] = {}
+    for name, names in (assume or {}).items():
+        if name not in shapes:
+            raise ValueError(f"assume: {name} is not one of the shapes' symbols")
+        listed = [names] if isinstance(names, str) else list(names)
+        for a in listed:
+            if a not in DECLARABLE:
+                raise ValueError(f"assume: {a!r} is not an assumption; known: "
+                                 + ", ".join(DECLARABLE))
+            needs = TABLE[a].shape
+            rows, cols = dims[name]
+            if needs is SymbolShape.SQUARE and (kinds[name] != "matrix" or rows != cols):
+                raise ValueError(f"assume: {name} is {shapes[name]}; {a} needs a square matrix")
+            if needs is SymbolShape.VECTOR and kinds[name] != "vector":
+                raise ValueError(f"assume: {name} is {shapes[name]}; {a} needs a vector")
+        assumed[name] = frozenset(listed)
+    return Declared(kinds, dims, assumed)
+
+
+def _torch_value(kind: str, value: np.ndarray) -> Any:
+    """A drawn 2-D array as users' torch code expects it: 0-d, 1-d or 2-d float64."""
+    import torch
+
+    shaped = value.reshape(()) if kind == "scalar" else value[:, 0] if kind == "vector" else value
+    return torch.tensor(shaped, dtype=torch.float64)
+
+
+def inputs(
+    shapes: Mapping[str, str],
+    assume: Mapping[str, Any] | None = None,
+    *,
+    max_size: int = 4,
+    sizes: Mapping[str, int] | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts of float64 tensors, one per symbol of `shapes` (a scalar 0-d, a vector 1-d, a
+    matrix 2-d), every dimension name drawn in 1..max_size (or fixed by `sizes`) and shared
+    between symbols, the assumptions built in by construction. For users' own `@given` tests;
+    hypothesis shrinks the sizes and the entries of a failing example."""
+    spec = declared(shapes, assume)
+    return _inputs(spec, _dimension_sizes(spec, max_size, sizes))
+
+
+def _dimension_sizes(
+    spec: Declared, max_size: int, sizes: Mapping[str, int] | None
+) -> st.SearchStrategy[dict[str, int]]:
+    fixed = dict(sizes or {})
+    return st.fixed_dictionaries(
+        {d: st.just(fixed[d]) if d in fixed else st.integers(1, max_size)
+         for d in spec.dimension_names}
+    )
+
+
+@st.composite
+def _inputs(draw: Any, spec: Declared, sizes: st.SearchStrategy[dict[str, int]]) -> dict[str, Any]:
+    chosen = draw(sizes)
+    found = {}
+    for name, (rows, cols) in spec.dims.items():
+        r = rows if isinstance(rows, int) else chosen[rows]
+        c = cols if isinstance(cols, int) else chosen[cols]
+        value = build_value(spec.assume.get(name, frozenset()), r, c,
+                            lambda shape: draw(entries(shape)))
+        found[name] = _torch_value(spec.kinds[name], value)
+    return found
