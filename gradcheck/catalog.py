@@ -67,6 +67,9 @@ _E = TypeVar("_E", Layout, Expect)
 _Positions = tuple[tuple[str, Position], ...]
 
 
+STDIN_PATH = "-"  # a rule file read from standard input
+
+
 def load_file(path: Path | str) -> tuple[list[Rule], list[Diagnostic]]:
     """Read one rule file: the readable rules, and a diagnostic for everything else."""
     return load_paths([path])
@@ -183,6 +186,9 @@ def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     for path in map(Path, paths):
         found: list[Path] = []
+        if str(path) == STDIN_PATH:
+            files.setdefault(path, path)
+            continue
         kind = yaml_source.file_kind(path)
         if kind == "folder":
             found, problems = _rule_files(path)
@@ -260,14 +266,18 @@ def _unique(rules: list[Rule], diags: list[Diagnostic]) -> tuple[list[Rule], lis
 
 
 def _load_one(path: Path) -> tuple[list[Rule], list[Diagnostic]]:
-    """The rules of one file, and a diagnostic for each part that cannot be read."""
-    text = yaml_source.read_text(path)
+    """The rules of one file (`-`: standard input), and a diagnostic for each part that
+    cannot be read."""
+    if str(path) == STDIN_PATH:
+        text, name = yaml_source.read_stdin(), yaml_source.STDIN
+    else:
+        text, name = yaml_source.read_text(path), str(path)
     if isinstance(text, Diagnostic):
         return [], [text]
     if _COMMA not in text:
         text = _MATRIX.sub(lambda m: m.group(0).replace(",", _COMMA), text)
-    loaded = yaml_source.load(text, str(path))
-    ctx = _Ctx(str(path), Position(str(path), 1, 1), yaml_source.split_lines(text))
+    loaded = yaml_source.load(text, name)
+    ctx = _Ctx(name, Position(name, 1, 1), yaml_source.split_lines(text))
     rules, diagnostics = _read_document(loaded, ctx)
     restored = [replace(d, message=_restore(d.message)) for d in diagnostics]
     return rules, sorted(restored, key=lambda d: (d.position.line, d.position.column))

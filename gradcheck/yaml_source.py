@@ -124,12 +124,32 @@ def read_text(path: Path) -> str | Diagnostic:
         return Diagnostic(start, f"cannot read the file: {exc.strerror or exc}")
     if len(data) > limits.MAX_FILE_BYTES:  # it grew after the stat
         return _too_large(start, len(data))
+    return _decoded(data, str(path))
+
+
+STDIN = "<stdin>"  # the file name of rules read from standard input
+
+
+def read_stdin() -> str | Diagnostic:
+    """Standard input as text, within the same limits as a file (read: at most one byte over)."""
+    import sys
+
+    try:
+        data = sys.stdin.buffer.read(limits.MAX_FILE_BYTES + 1)
+    except (OSError, ValueError, AttributeError) as exc:  # closed, or not a byte stream
+        return Diagnostic(Position(STDIN, 1, 1), f"cannot read standard input: {exc}")
+    if len(data) > limits.MAX_FILE_BYTES:
+        return _too_large(Position(STDIN, 1, 1), len(data))
+    return _decoded(data, STDIN)
+
+
+def _decoded(data: bytes, name: str) -> str | Diagnostic:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = data[: exc.start].decode("utf-8", errors="replace")
         lines = split_lines(before)
-        where = Position(str(path), len(lines), len(lines[-1]) + 1)
+        where = Position(name, len(lines), len(lines[-1]) + 1)
         return Diagnostic(where, "the file is not UTF-8 text", "save it as UTF-8")
 
 

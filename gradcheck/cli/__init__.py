@@ -32,7 +32,7 @@ app = typer.Typer(
         "inputs give one verdict per rule.\n\n" + EXIT_CODES
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     # Every exception is handled in GuardedGroup and main(): no rich traceback box, ever.
     pretty_exceptions_enable=False,
 )

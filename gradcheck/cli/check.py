@@ -31,7 +31,10 @@ from .options import (
 
 def check(
     claim: Annotated[
-        str, typer.Argument(metavar="CLAIM", help="A one-line claim, e.g. '∇_x (A x) = A^T'.")
+        str,
+        typer.Argument(
+            metavar="CLAIM", help="A one-line claim, e.g. '∇_x (A x) = A^T'; - reads it from stdin."
+        ),
     ],
     assume: AssumeOpt = None,
     layout: LayoutOpt = Layout.DENOMINATOR,
@@ -56,6 +59,8 @@ def check(
     # Parsed first: a usage error should not wait for the heavy imports of gradcheck.api.
     assumptions, symbols = parse_assume(assume), parse_symbols(symbol)
     numeric_sizes = parse_sizes(size)
+    if claim == "-":
+        claim = _claim_from_stdin()
     from gradcheck import api
 
     options = Options(
@@ -74,3 +79,17 @@ def check(
         cache=not no_cache,
     )
     finish(report, fmt, detail=True, output=output)
+
+
+def _claim_from_stdin() -> str:
+    """The claim on standard input, its surrounding whitespace removed; a claim longer than
+    an expression may be is left for the parser to refuse, with its usual message."""
+    import sys
+
+    from gradcheck import limits
+
+    try:
+        text = sys.stdin.read(4 * limits.MAX_EXPRESSION_CHARS + 1)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise typer.BadParameter(f"cannot read the claim from standard input: {err}") from None
+    return " ".join(text.split())

@@ -72,7 +72,8 @@ PathsArg = Annotated[
     typer.Argument(
         show_default=False,
         metavar="PATH",
-        help="Rule files (YAML) or folders of them (default: the bundled catalog).",
+        help="Rule files (YAML) or folders of them, - for standard input (default: the "
+        "bundled catalog).",
     ),
 ]
 KeywordOpt = Annotated[
