@@ -36,9 +36,9 @@ FIELDS = (
 )
 _KINDS = tuple(kind.value for kind in Kind)
 # The spec says [a-z0-9][a-z0-9._-]*, but its acceptance file has ids like `trace-AXB`.
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DIM = r"\s*([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\s*"
-_DECL = re.compile(rf"\s*(?:(scalar)|(vector)\s*\({_DIM}\)|(matrix)\s*\({_DIM},{_DIM}\))\s*")
+DECLARATION = re.compile(rf"\s*(?:(scalar)|(vector)\s*\({_DIM}\)|(matrix)\s*\({_DIM},{_DIM}\))\s*")
 # In a flow mapping `{A: matrix(m, n)}` YAML splits at the comma; a stand-in of the same width
 # keeps every column right while the file is parsed, and is turned back into ',' on reading.
 _COMMA = "\ue000"
@@ -177,6 +177,29 @@ class _Ctx:
     def error(self, position: Position, message: str, hint: str = "") -> None:
         """Record a problem of this rule."""
         self.diags.append(Diagnostic(position, message, hint, self.rule_id))
+
+
+def read_data(path: Path | str) -> Any:
+    """A rule file as plain data (mappings, lists, strings, numbers), as gradcheck's reader sees
+    it: `{A: matrix(m, n)}` is one key, where a plain YAML parser splits it at the comma. For
+    checking the bundled files against the JSON Schema (gradcheck.schema); not for rules."""
+    from ruamel.yaml import YAML
+
+    text = yaml_source.read_text(Path(path))
+    if isinstance(text, Diagnostic):
+        raise ValueError(str(text))
+    data = YAML(typ="safe").load(_MATRIX.sub(lambda m: m.group(0).replace(",", _COMMA), text))
+    return _restored_data(data)
+
+
+def _restored_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return _restore(value)
+    if isinstance(value, dict):
+        return {_restored_data(k): _restored_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restored_data(v) for v in value]
+    return value
 
 
 def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
@@ -391,7 +414,7 @@ def _read_id(node: Mapping[Any, Any], ctx: _Ctx) -> str | None:
         ctx.error(ctx.base, "the rule has no `id`", "add `id: a-name` (letters, digits, .-_)")
         return None
     text = _text(node, "id", ctx)
-    if text is not None and not _ID.fullmatch(text):
+    if text is not None and not RULE_ID.fullmatch(text):
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "rule-1"
         ctx.error(
             ctx.at(node, "id"),
@@ -443,7 +466,7 @@ def _read_symbols(node: Mapping[Any, Any], ctx: _Ctx) -> tuple[SymbolDecl, ...]:
     decls: list[SymbolDecl] = []
     for name, raw, where in _entries(node, "symbols", ctx, "{A: matrix(m, n), x: vector(n)}"):
         text = _plain(raw)
-        match = _DECL.fullmatch(_restore(text)) if isinstance(text, str) else None
+        match = DECLARATION.fullmatch(_restore(text)) if isinstance(text, str) else None
         kind, *parts = [group for group in match.groups() if group] if match else ["?"]
         numbers = [d for d in parts if d.isdigit()]
         if big := [d for d in numbers if len(d.lstrip("0")) > 2 or int(d) > limits.MAX_DIMENSION]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -266,9 +265,6 @@ def sample_point(problem: Problem, sizes: dict[str, int], seed: int) -> Sample:
 
 # ---- inputs for users' own property tests (gradcheck.testing, and @given in their tests) ----
 
-_SHAPE = re.compile(r"\s*(?:(scalar)|vector\(\s*(\w+)\s*\)|matrix\(\s*(\w+)\s*,\s*(\w+)\s*\))\s*")
-
-
 @dataclass(frozen=True)
 class Declared:
     """Symbols declared as in a rule's `symbols` (`{"W": "matrix(m, n)", "x": "vector(n)"}`),
@@ -288,20 +284,21 @@ def declared(shapes: Mapping[str, str], assume: Mapping[str, Any] | None = None)
     """Read `shapes` and `assume` (name → an assumption or a list of them); a ValueError says
     what is wrong."""
     from .assumptions import DECLARABLE, TABLE, SymbolShape
+    from .catalog import DECLARATION
 
     kinds: dict[str, str] = {}
     dims: dict[str, tuple[str | int, str | int]] = {}
     for name, text in shapes.items():
-        match = _SHAPE.fullmatch(text) if isinstance(text, str) else None
+        match = DECLARATION.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"{name}: {text!r} is not a shape: scalar, vector(n) or matrix(m, n)")
-        scalar, length, rows, cols = match.groups()
-        pair = (1, 1) if scalar else (length, 1) if length else (rows, cols)
-        dims[name] = tuple(int(d) if isinstance(d, str) and d.isdigit() else d
-                           for d in pair)  # type: ignore[assignment]
-        kinds[name] = "scalar" if scalar else "vector" if length else "matrix"
-        if any(d == 0 for d in dims[name]):
+        scalar, _, length, _, rows, cols = match.groups()
+        pair = [1, 1] if scalar else [length, 1] if length else [rows, cols]
+        found = [int(d) if isinstance(d, str) and d.isdigit() else d for d in pair]
+        if 0 in found:
             raise ValueError(f"{name}: a dimension is at least 1")
+        dims[name] = (found[0], found[1])
+        kinds[name] = "scalar" if scalar else "vector" if length else "matrix"
     assumed: dict[str, frozenset[str]] = {}
     for name, names in (assume or {}).items():
         if name not in shapes:

@@ -15,7 +15,7 @@ import typer
 
 from gradcheck.model import ExitCode
 
-from . import cache, check, derive, explain, list_rules, verify
+from . import cache, check, derive, explain, lint, list_rules, verify
 from .exits import GuardedGroup, debug_requested, internal_error, interrupted
 
 EXIT_CODES = (
@@ -43,6 +43,8 @@ app.command()(check.check)
 app.command("list")(list_rules.list_rules)
 app.command()(derive.derive)
 app.command()(explain.explain)
+app.command()(lint.lint)
+app.command()(lint.schema)
 app.add_typer(cache.app, name="cache")
 
 
