@@ -190,9 +190,16 @@ def near_singular(
 
 
 def true_derivative(
-    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int], direction: Tensor
+    problem: Problem,
+    values: dict[str, Tensor],
+    sizes: dict[str, int],
+    direction: Tensor,
+    *,
+    forward: bool = True,
 ) -> Tensor:
-    """The derivative the claim must equal, arranged as spec §3 says, by torch.func."""
+    """The derivative the claim must equal, arranged as spec §3 says, by torch.func; in
+    forward mode where `_forward_mode` says so, unless `forward` is False (under vmap: torch
+    2.13's vmap of jacfwd is wrong for det, `_batched_forward` is the vectorized form)."""
     x = values[problem.wrt]
 
     def f_of(xv: Tensor) -> Tensor:
@@ -201,7 +208,7 @@ def true_derivative(
     n = x.numel()
     if problem.kind is Kind.DIFFERENTIAL:
         return torch.func.jvp(f_of, (x,), (direction,))[1]
-    if n <= FORWARD_LIMIT and problem.kind is not Kind.HESSIAN:
+    if forward and _forward_mode(problem, n):
         try:
             return _arranged(problem, torch.func.jacfwd(f_of)(x), n)
         except (NotImplementedError, RuntimeError):
@@ -212,6 +219,38 @@ def true_derivative(
         grad = torch.func.grad(lambda xv: f_of(xv).sum())(x)
         return grad if problem.layout is Layout.DENOMINATOR else grad.T
     return _arranged(problem, torch.func.jacrev(f_of)(x), n)
+
+
+def _forward_mode(problem: Problem, entries: int) -> bool:
+    """Whether the first derivative by a wrt symbol of this many entries is taken in forward
+    mode: cheaper at these sizes, and no torch._dynamo import."""
+    return problem.kind in (Kind.GRADIENT, Kind.JACOBIAN) and entries <= FORWARD_LIMIT
+
+
+def _batched_forward(
+    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int]
+) -> Tensor:
+    """true_derivative at every sample of a batch in forward mode, as one level of vmap over
+    (sample, basis direction) pairs of jvp: vmap of jacfwd, two levels, gives wrong derivatives
+    of det past the first sample in torch 2.13, one level gives the right ones."""
+    x = values[problem.wrt]
+    samples, n = x.shape[0], x[0].numel()
+    basis = torch.eye(n, dtype=x.dtype).reshape(n, *x.shape[1:])
+    repeated = {k: v.repeat_interleave(n, dim=0) for k, v in values.items()}
+    tangents = basis.repeat(samples, *([1] * (x.dim() - 1)))
+
+    def along(vals: dict[str, Tensor], t: Tensor) -> Tensor:
+        def f_of(xv: Tensor) -> Tensor:
+            return evaluate(problem.f, {**vals, problem.wrt: xv}, sizes)
+
+        return torch.func.jvp(f_of, (vals[problem.wrt],), (t,))[1]
+
+    out = torch.func.vmap(along)(repeated, tangents)  # (samples · n, f's rows, f's columns)
+    jac = out.reshape(samples, n, -1).transpose(1, 2)  # (samples, f's entries, x's entries)
+    if problem.kind is Kind.GRADIENT:
+        grad = jac.reshape(samples, *x.shape[1:])
+        return grad if problem.layout is Layout.DENOMINATOR else grad.transpose(1, 2)
+    return jac.transpose(1, 2) if problem.layout is Layout.DENOMINATOR else jac
 
 
 def uses_reverse_mode(problem: Problem, options: Options) -> bool:
@@ -378,13 +417,18 @@ def _compare_vectorized(
         values = {k: v[keep] for k, v in values.items()}
         direction = direction[keep]
 
+    forward = _forward_mode(problem, values[problem.wrt][0].numel())
+
     def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
         f_value = evaluate(problem.f, vals, sizes)
-        true = true_derivative(problem, vals, sizes, d)
         claimed = evaluate(problem.claim, vals, sizes, {problem.wrt: d})
-        return f_value, true, claimed
+        if forward:  # below, by one level of vmap
+            return f_value, claimed, claimed
+        return f_value, true_derivative(problem, vals, sizes, d, forward=False), claimed
 
     f_value, true, claimed = torch.func.vmap(at_sample)(values, direction)
+    if forward:
+        true = _batched_forward(problem, values, sizes)
     if claimed.shape != true.shape:
         raise ValueError("the claim's shape differs: compare says how, sample by sample")
     defined = (

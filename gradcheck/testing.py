@@ -210,12 +210,27 @@ class _Comparer:
             value = f_of(x)
             if value.numel() != 1:
                 raise ValueError(f"f is not a scalar: it has shape {tuple(value.shape)}")
-            grad = torch.func.grad(lambda v: f_of(v).reshape(()))(x)
+            grad = self._first(lambda v: f_of(v).reshape(()), x).reshape(x.shape)
             return grad.T if self.layout is Layout.NUMERATOR and grad.dim() == 2 else grad
-        jac = torch.func.jacrev(f_of)(x)
+        jac = self._first(f_of, x)
         rows = int(jac.numel() // max(x.numel(), 1))
         numerator = jac.reshape(rows, x.numel())
         return numerator if self.layout is Layout.NUMERATOR else numerator.T
+
+    @staticmethod
+    def _first(f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+        """f's Jacobian (f's shape, then x's): forward mode at the sizes drawn, which spares
+        the half-second import of torch._dynamo that reverse mode does on its first call."""
+        import torch
+
+        from .numeric import FORWARD_LIMIT
+
+        if x.numel() <= FORWARD_LIMIT:
+            try:
+                return torch.func.jacfwd(f_of)(x)
+            except (NotImplementedError, RuntimeError):
+                pass  # an op without a forward-mode formula
+        return torch.func.jacrev(f_of)(x)
 
 
 def _same_shape(got: Tensor, true: Tensor) -> bool:

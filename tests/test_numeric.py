@@ -151,6 +151,31 @@ def test_forward_and_reverse_mode_give_the_same_gradient(entries: int, forward: 
     assert np.allclose(got, (a + a.T) @ x, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("claim", "assume"), [
+    ("∇_X log det(X) = X⁻ᵀ", {"X": ["invertible"]}),
+    ("∇_X det(X) = det(X) X⁻ᵀ", {"X": ["invertible"]}),
+    ("∂(A x)/∂x = Aᵀ", {}),
+    ("∇_x (xᵀAx) = (A + Aᵀ)x", {}),
+])
+@pytest.mark.parametrize("layout", ["denominator", "numerator"])
+def test_the_batched_forward_mode_is_the_derivative_at_every_sample(
+    claim: str, assume: dict[str, list[str]], layout: str
+) -> None:
+    """torch 2.13's vmap of jacfwd(det) is wrong past the first sample; the batched forward
+    mode (one level of vmap over sample and direction) must equal each sample's own."""
+    from gradcheck.strategies import Batch
+
+    p = compiled(claim, assume=assume or None, layout=layout,
+                 symbols={"A": "matrix(m, n)", "x": "vector(n)"} if "A x" in claim else None)
+    batch = Batch(p, {d: 3 for d in p.dims}, seed=5, size=8)
+    values, _ = numeric._stacked(batch)
+    together = numeric._batched_forward(p, values, batch.sizes)
+    for i, sample in enumerate(batch.samples):
+        alone = true_derivative(p, tensors(**sample.values), sample.sizes,
+                                torch.tensor(sample.direction))
+        assert torch.allclose(together[i], alone, rtol=1e-12, atol=1e-12), i
+
+
 def test_a_first_derivative_at_the_usual_sizes_does_not_import_dynamo() -> None:
     """torch.func's reverse mode imports torch._dynamo on first use, half a second; a gradient
     or a Jacobian at the sizes gradcheck draws is taken in forward mode and spares that."""
