@@ -21,7 +21,15 @@ from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, walk
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
 from .ops import OPS, PI
 from .problem import Problem
-from .strategies import BATCH, Batch, Sample, batches, from_problem, sizes_for
+from .strategies import (
+    BATCH,
+    Batch,
+    Sample,
+    batches,
+    from_problem,
+    own_modules_out_of_hypothesis_constants,
+    sizes_for,
+)
 
 Tensor = torch.Tensor
 
@@ -197,9 +205,11 @@ def true_derivative(
     *,
     forward: bool = True,
 ) -> Tensor:
-    """The derivative the claim must equal, arranged as spec §3 says, by torch.func; in
-    forward mode where `_forward_mode` says so, unless `forward` is False (under vmap: torch
-    2.13's vmap of jacfwd is wrong for det, `_batched_forward` is the vectorized form)."""
+    """The derivative the claim must equal, arranged as spec §3 says. At one sample, a first
+    derivative of an f with at most BACKWARD_LIMIT entries is taken by torch.autograd, one
+    backward pass an entry; otherwise by torch.func, in forward mode where `_forward_mode` says
+    so, unless `forward` is False (under vmap, where torch.autograd cannot run, and torch
+    2.13's vmap of jacfwd is wrong for det: `_batched_forward` is the vectorized form)."""
     x = values[problem.wrt]
 
     def f_of(xv: Tensor) -> Tensor:
@@ -208,6 +218,10 @@ def true_derivative(
     n = x.numel()
     if problem.kind is Kind.DIFFERENTIAL:
         return torch.func.jvp(f_of, (x,), (direction,))[1]
+    if forward and problem.kind in (Kind.GRADIENT, Kind.JACOBIAN):
+        jac = backward_jacobian(f_of, x)
+        if jac is not None:
+            return _arranged(problem, jac, n)
     if forward and _forward_mode(problem, n):
         try:
             return _arranged(problem, torch.func.jacfwd(f_of)(x), n)
@@ -221,6 +235,33 @@ def true_derivative(
     return _arranged(problem, torch.func.jacrev(f_of)(x), n)
 
 
+# Up to this many entries of f, a first derivative at one sample is taken by torch.autograd,
+# one backward pass an entry: at the sizes drawn, 2–6× cheaper than torch.func's transforms
+# (whose wrappers cost more than the arithmetic), and no torch._dynamo import. Shrinking a
+# counterexample compares hundreds of samples one at a time.
+BACKWARD_LIMIT = 16
+
+
+def backward_jacobian(f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor | None:
+    """f's Jacobian at x (f's shape, then x's) by torch.autograd; None when f has more than
+    BACKWARD_LIMIT entries. (gradcheck.testing takes users' derivatives this way too.)"""
+    leaf = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        y = f_of(leaf)
+        if y.numel() > BACKWARD_LIMIT:
+            return None
+        flat = y.reshape(-1)
+        rows = []
+        for i in range(flat.numel()):
+            grad = None
+            if flat.requires_grad:  # else f does not depend on x
+                (grad,) = torch.autograd.grad(
+                    flat[i], leaf, retain_graph=i + 1 < flat.numel(), allow_unused=True
+                )
+            rows.append(torch.zeros_like(x) if grad is None else grad)
+    return torch.stack(rows).reshape((*y.shape, *x.shape)).detach()
+
+
 def _forward_mode(problem: Problem, entries: int) -> bool:
     """Whether the first derivative by a wrt symbol of this many entries is taken in forward
     mode: cheaper at these sizes, and no torch._dynamo import."""
@@ -228,29 +269,36 @@ def _forward_mode(problem: Problem, entries: int) -> bool:
 
 
 def _batched_forward(
-    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int]
-) -> Tensor:
-    """true_derivative at every sample of a batch in forward mode, as one level of vmap over
-    (sample, basis direction) pairs of jvp: vmap of jacfwd, two levels, gives wrong derivatives
-    of det past the first sample in torch 2.13, one level gives the right ones."""
+    problem: Problem, values: dict[str, Tensor], sizes: dict[str, int], direction: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """f, true_derivative and the claim at every sample of a batch, in forward mode, in one
+    level of vmap over (sample, basis direction) pairs of jvp: vmap of jacfwd, two levels,
+    gives wrong derivatives of det past the first sample in torch 2.13, one level gives the
+    right ones. f and the claim come along in the same call (read off each sample's first
+    pair): at these sizes a vmap call costs more than the arithmetic repeated in it."""
     x = values[problem.wrt]
     samples, n = x.shape[0], x[0].numel()
     basis = torch.eye(n, dtype=x.dtype).reshape(n, *x.shape[1:])
     repeated = {k: v.repeat_interleave(n, dim=0) for k, v in values.items()}
     tangents = basis.repeat(samples, *([1] * (x.dim() - 1)))
 
-    def along(vals: dict[str, Tensor], t: Tensor) -> Tensor:
+    def along(vals: dict[str, Tensor], t: Tensor, d: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         def f_of(xv: Tensor) -> Tensor:
             return evaluate(problem.f, {**vals, problem.wrt: xv}, sizes)
 
-        return torch.func.jvp(f_of, (vals[problem.wrt],), (t,))[1]
+        f_value, derivative = torch.func.jvp(f_of, (vals[problem.wrt],), (t,))[:2]
+        return f_value, derivative, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
 
-    out = torch.func.vmap(along)(repeated, tangents)  # (samples · n, f's rows, f's columns)
+    f_value, out, claimed = torch.func.vmap(along)(
+        repeated, tangents, direction.repeat_interleave(n, dim=0)
+    )  # out: (samples · n, f's rows, f's columns)
     jac = out.reshape(samples, n, -1).transpose(1, 2)  # (samples, f's entries, x's entries)
     if problem.kind is Kind.GRADIENT:
         grad = jac.reshape(samples, *x.shape[1:])
-        return grad if problem.layout is Layout.DENOMINATOR else grad.transpose(1, 2)
-    return jac.transpose(1, 2) if problem.layout is Layout.DENOMINATOR else jac
+        true = grad if problem.layout is Layout.DENOMINATOR else grad.transpose(1, 2)
+    else:
+        true = jac.transpose(1, 2) if problem.layout is Layout.DENOMINATOR else jac
+    return f_value[::n], true, claimed[::n]
 
 
 def uses_reverse_mode(problem: Problem, options: Options) -> bool:
@@ -268,7 +316,7 @@ def uses_reverse_mode(problem: Problem, options: Options) -> bool:
 # Up to this many entries of the wrt symbol, a first derivative is taken in forward mode (one
 # vectorized jvp per entry): as fast as reverse mode at these sizes, and it spares a run the
 # 0.5 s import of torch._dynamo that torch.func's reverse mode does on its first call.
-FORWARD_LIMIT = 64
+FORWARD_LIMIT = 16  # a 4 × 4 matrix, the largest size drawn by default
 
 
 def _arranged(problem: Problem, jac: Tensor, n: int) -> Tensor:
@@ -361,13 +409,8 @@ def compare_batch(
 
 
 def _stacked(batch: Batch) -> tuple[dict[str, Tensor], Tensor]:
-    samples = batch.samples
-    values = {
-        k: torch.as_tensor(np.stack([s.values[k] for s in samples]), dtype=torch.float64)
-        for k in samples[0].values
-    }
-    direction = torch.as_tensor(np.stack([s.direction for s in samples]), dtype=torch.float64)
-    return values, direction
+    values, direction = batch.stacked
+    return {k: torch.as_tensor(v) for k, v in values.items()}, torch.as_tensor(direction)
 
 
 def _in_domain(
@@ -421,14 +464,13 @@ def _compare_vectorized(
 
     def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
         f_value = evaluate(problem.f, vals, sizes)
-        claimed = evaluate(problem.claim, vals, sizes, {problem.wrt: d})
-        if forward:  # below, by one level of vmap
-            return f_value, claimed, claimed
-        return f_value, true_derivative(problem, vals, sizes, d, forward=False), claimed
+        true = true_derivative(problem, vals, sizes, d, forward=False)
+        return f_value, true, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
 
-    f_value, true, claimed = torch.func.vmap(at_sample)(values, direction)
     if forward:
-        true = _batched_forward(problem, values, sizes)
+        f_value, true, claimed = _batched_forward(problem, values, sizes, direction)
+    else:
+        f_value, true, claimed = torch.func.vmap(at_sample)(values, direction)
     if claimed.shape != true.shape:
         raise ValueError("the claim's shape differs: compare says how, sample by sample")
     defined = (
@@ -559,6 +601,7 @@ def _drive(run: Callable[[], None], failures: list[Any], outcome: _Outcome) -> b
     the last failure (hypothesis replays the shrunk example last) becomes the outcome's.
     False when hypothesis could not draw an input."""
     _no_database_key(run)
+    own_modules_out_of_hypothesis_constants()
     try:
         run()
     except _Mismatch:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -89,7 +91,7 @@ def _probability(raw: np.ndarray) -> np.ndarray:
 
 def _nonzero(raw: np.ndarray) -> np.ndarray:
     raw = raw.copy()
-    raw.flat[0] = _away_from_zero(np.array(raw.flat[0]))
+    raw[..., 0, 0] = _away_from_zero(raw[..., 0, 0])
     return raw
 
 
@@ -108,11 +110,12 @@ CONSTRUCTIONS: Mapping[str, Construction] = MappingProxyType(
         "probability": lambda a, rows, cols, draw: _probability(draw((rows, cols))),
     }
 )
-# A refinement adjusts a plain draw, strongest assumption first.
+# A refinement adjusts a plain draw, strongest assumption first; on the last two axes, so
+# that it adjusts a batch's stacked draws (Batch.stacked) as it does one value.
 REFINEMENTS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = MappingProxyType(
     {
         "positive": lambda raw: 0.1 + np.abs(raw),
-        "symmetric": lambda raw: (raw + raw.T) / 2,
+        "symmetric": lambda raw: (raw + np.swapaxes(raw, -1, -2)) / 2,
         "nonzero": _nonzero,
     }
 )
@@ -213,11 +216,40 @@ class Batch:
     size: int
 
     @functools.cached_property
-    def samples(self) -> tuple[Sample, ...]:
+    def stacked(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every symbol's values and the directions, each stacked along a first axis of
+        `size` samples: a plain or refined value is drawn for all samples at once, a
+        constructed one (orthogonal, invertible, …) sample by sample."""
         rng = np.random.default_rng(self.seed)
+        problem, size = self.problem, self.size
+
+        def draw(shape: tuple[int, ...]) -> np.ndarray:
+            return batch_entries(rng, shape)
+
+        values = {}
+        for name in problem.shapes:
+            rows, cols = problem.symbol_size(name, self.sizes)
+            assumptions = problem.assumptions.get(name, frozenset())
+            if any(row.numeric in CONSTRUCTIONS for row in strongest_first(assumptions)):
+                values[name] = np.stack(
+                    [build_value(assumptions, rows, cols, draw) for _ in range(size)]
+                )
+            else:  # build_value's refinements, on the whole stack
+                values[name] = build_value(assumptions, rows, cols, lambda s: draw((size, *s)))
+        wrt = values[problem.wrt]
+        wrt_assumptions = problem.assumptions.get(problem.wrt, frozenset())
+        if any(row.direction for row in strongest_first(wrt_assumptions)):
+            direction = np.stack([build_direction(wrt_assumptions, v, draw) for v in wrt])
+        else:
+            direction = draw(wrt.shape)
+        return values, direction
+
+    @functools.cached_property
+    def samples(self) -> tuple[Sample, ...]:
+        values, direction = self.stacked
         return tuple(
-            build_sample(self.problem, self.sizes, lambda shape: batch_entries(rng, shape))
-            for _ in range(self.size)
+            Sample(dict(self.sizes), {k: v[i] for k, v in values.items()}, direction[i])
+            for i in range(self.size)
         )
 
 
@@ -225,13 +257,30 @@ BATCH = 8  # samples per hypothesis example
 ZERO_SHARE = 0.1  # of a batch's entries: zeros are the special inputs a mistake hides behind
 
 
-def batch_entries(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Entries as ENTRY draws them: 0 or TINY ≤ |v| ≤ BOUND, either sign."""
-    magnitude = rng.uniform(TINY, BOUND, shape)
-    kind = rng.random(shape)  # below ZERO_SHARE: 0; then negative or positive, evenly
-    return np.where(
-        kind < ZERO_SHARE, 0.0, np.where(kind < (1 + ZERO_SHARE) / 2, -magnitude, magnitude)
-    )
+def batch_entries(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Entries as ENTRY draws them: 0 or TINY ≤ |v| ≤ BOUND, either sign, uniform in
+    magnitude. One uniform draw u in [−1, 1) an entry: |u| < ZERO_SHARE is 0, else v has u's
+    sign and |v| = TINY + (BOUND − TINY)(|u| − ZERO_SHARE)/(1 − ZERO_SHARE), worked in place
+    block by block. At n = 1024 drawing is most of a check's cost, and whole-array passes
+    (two draws, two `np.where` copies) cost 3× as much as passes over cache-sized blocks."""
+    out = np.empty(shape)
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, _BLOCK):
+        u = flat[start : start + _BLOCK]
+        rng.random(out=u)
+        u *= 2.0
+        u -= 1.0
+        zero = np.abs(u) < ZERO_SHARE
+        shift = np.copysign(_SHIFT, u)
+        u *= _STRETCH
+        u -= shift
+        u[zero] = 0.0
+    return out
+
+
+_BLOCK = 1 << 14  # entries: 128 KiB of float64, inside a core's L2 cache
+_STRETCH = (BOUND - TINY) / (1 - ZERO_SHARE)  # |u| ∈ [ZERO_SHARE, 1) onto [TINY, BOUND)
+_SHIFT = _STRETCH * ZERO_SHARE - TINY
 
 
 def batches(
@@ -255,6 +304,41 @@ def _batch(
 ) -> Batch:
     chosen = draw(sizes)
     return Batch(problem, dict(chosen), draw(st.integers(0, 2**32 - 1)), size)
+
+
+def own_modules_out_of_hypothesis_constants() -> None:
+    """Keep gradcheck's own source out of the constants hypothesis draws from.
+
+    Now and then (5% of draws) hypothesis draws a constant found in the source of the "local"
+    modules in sys.modules, which it parses on first use. In an editable install gradcheck's
+    own modules count as local: the parse cost every process half a second, and the inputs
+    (so the counterexamples shown) depended on how gradcheck was installed and on its source.
+    Marking them as already seen leaves users' own modules as hypothesis treats them. (An
+    internal attribute: if hypothesis renames it, only that speed and independence is lost.)
+    Called before each search; cheap when no module was imported since the last call."""
+    global _modules_marked
+    if len(sys.modules) == _modules_marked:
+        return
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        seen: set[int] = providers._seen_modules
+    except (ImportError, AttributeError):
+        return
+    for name, module in list(sys.modules.items()):
+        if name == "gradcheck" or name.startswith("gradcheck.") or _is_own_main(name, module):
+            seen.add(id(module))
+    _modules_marked = len(sys.modules)
+
+
+_modules_marked = 0
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _is_own_main(name: str, module: Any) -> bool:
+    """`python -m gradcheck`'s __main__, gradcheck/__main__.py."""
+    file = getattr(module, "__file__", None)
+    return name == "__main__" and file is not None and Path(file).resolve().parent == _PACKAGE
 
 
 def sample_point(problem: Problem, sizes: dict[str, int], seed: int) -> Sample:

@@ -201,36 +201,26 @@ class _Comparer:
     def _true(self, f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         import torch
 
+        from .numeric import backward_jacobian
+
         if self.derivative is Derivative.HESSIAN:
             n = x.numel()
             return torch.func.hessian(lambda v: f_of(v).reshape(()))(x).reshape(
                 (n, n) if x.dim() else ()
             )
+        # torch.autograd, one backward pass an entry of f: at these sizes cheaper than
+        # torch.func's transforms, and no torch._dynamo import (half a second) on first use
+        jac = backward_jacobian(f_of, x)
         if self.derivative is Derivative.GRADIENT:
-            value = f_of(x)
-            if value.numel() != 1:
-                raise ValueError(f"f is not a scalar: it has shape {tuple(value.shape)}")
-            grad = self._first(lambda v: f_of(v).reshape(()), x).reshape(x.shape)
+            if jac is None or jac.numel() != x.numel():
+                raise ValueError(f"f is not a scalar: it has shape {tuple(f_of(x).shape)}")
+            grad = jac.reshape(x.shape)
             return grad.T if self.layout is Layout.NUMERATOR and grad.dim() == 2 else grad
-        jac = self._first(f_of, x)
+        if jac is None:  # an f of many entries: one reverse-mode pass for all of them
+            jac = torch.func.jacrev(f_of)(x)
         rows = int(jac.numel() // max(x.numel(), 1))
         numerator = jac.reshape(rows, x.numel())
         return numerator if self.layout is Layout.NUMERATOR else numerator.T
-
-    @staticmethod
-    def _first(f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-        """f's Jacobian (f's shape, then x's): forward mode at the sizes drawn, which spares
-        the half-second import of torch._dynamo that reverse mode does on its first call."""
-        import torch
-
-        from .numeric import FORWARD_LIMIT
-
-        if x.numel() <= FORWARD_LIMIT:
-            try:
-                return torch.func.jacfwd(f_of)(x)
-            except (NotImplementedError, RuntimeError):
-                pass  # an op without a forward-mode formula
-        return torch.func.jacrev(f_of)(x)
 
 
 def _same_shape(got: Tensor, true: Tensor) -> bool:
@@ -258,8 +248,9 @@ def _search(
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as seeded
 
-    from .strategies import _dimension_sizes, _inputs
+    from .strategies import _dimension_sizes, _inputs, own_modules_out_of_hypothesis_constants
 
+    own_modules_out_of_hypothesis_constants()
     failures: list[_Mismatch] = []
     sizes_strategy = _dimension_sizes(spec, 4, sizes)
 

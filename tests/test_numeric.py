@@ -168,12 +168,17 @@ def test_the_batched_forward_mode_is_the_derivative_at_every_sample(
     p = compiled(claim, assume=assume or None, layout=layout,
                  symbols={"A": "matrix(m, n)", "x": "vector(n)"} if "A x" in claim else None)
     batch = Batch(p, {d: 3 for d in p.dims}, seed=5, size=8)
-    values, _ = numeric._stacked(batch)
-    together = numeric._batched_forward(p, values, batch.sizes)
+    values, direction = numeric._stacked(batch)
+    f_values, together, claims = numeric._batched_forward(p, values, batch.sizes, direction)
     for i, sample in enumerate(batch.samples):
         alone = true_derivative(p, tensors(**sample.values), sample.sizes,
                                 torch.tensor(sample.direction))
         assert torch.allclose(together[i], alone, rtol=1e-12, atol=1e-12), i
+        f_value = numeric.evaluate(p.f, tensors(**sample.values), sample.sizes)
+        assert torch.allclose(f_values[i], f_value, rtol=1e-12, atol=1e-12), i
+        claim = numeric.evaluate(p.claim, tensors(**sample.values), sample.sizes,
+                                 {p.wrt: torch.tensor(sample.direction)})
+        assert torch.allclose(claims[i], claim, rtol=1e-12, atol=1e-12), i
 
 
 def test_a_first_derivative_at_the_usual_sizes_does_not_import_dynamo() -> None:
@@ -527,7 +532,7 @@ BATCHED_CLAIMS = [
     ("∇_X tr(X⁻¹) = −(X⁻¹X⁻¹)ᵀ", {"X": ["invertible"]}, {}),
     ("∇_x softmax(x) = diag(softmax(x)) − softmax(x)softmax(x)ᵀ", {}, {}),
     ("∇²_x (xᵀAx) = A + Aᵀ", {}, {}),
-    ("∇_x relu(x) = diag((1 + x / |x|) / 2)", {}, {}),
+    ("∇_x relu(x) = diag((1 + x / abs(x)) / 2)", {}, {}),
     ("d(XᵀX) = dXᵀ X + Xᵀ dX", {}, {"X": "matrix(m, n)"}),
     ("∇_X log det(XᵀX) = 2X(XᵀX)⁻¹", {}, {"X": "matrix(m, n)"}),  # singular where m < n
 ]
@@ -582,3 +587,28 @@ def test_a_search_at_a_given_size_compares_there() -> None:
     assert holds.counterexample is None and holds.examples >= 60
     wrong = search(compiled("∇_x (xᵀAx) = 2Ax"), Options(numeric_sizes=(("n", 128),)))
     assert wrong.counterexample is not None and dict(wrong.counterexample.sizes) == {"n": 2}
+
+
+def test_gradcheck_source_is_not_where_hypothesis_draws_constants() -> None:
+    """hypothesis draws some values from constants in the source of "local" modules; in an
+    editable install gradcheck's own modules are local, which cost each process half a second
+    of parsing and made inputs depend on the install. A search must leave them out."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import constants_from_module
+        import gradcheck.numeric as numeric, gradcheck.strategies as strategies
+        from gradcheck.catalog import rule_from_claim
+        from gradcheck.model import Options
+        from gradcheck.problem import compile_rule
+        rule, _ = rule_from_claim("∇_x (xᵀAx) = (A + Aᵀ)x")
+        numeric.search(compile_rule(rule), Options(examples=200))
+        ours = set(constants_from_module(numeric)) | set(constants_from_module(strategies))
+        print(len(ours), len(ours & set(providers._get_local_constants())))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=300)
+    ours, leaked = map(int, done.stdout.split())
+    assert ours > 20 and leaked == 0, done.stdout

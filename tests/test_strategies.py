@@ -13,8 +13,12 @@ from gradcheck.assumptions import TABLE, SymbolShape
 from gradcheck.catalog import rule_from_claim
 from gradcheck.problem import Problem, compile_rule
 from gradcheck.strategies import (
+    BATCH,
     BOUND,
     TINY,
+    ZERO_SHARE,
+    batch_entries,
+    batches,
     build_direction,
     build_value,
     entries,
@@ -240,6 +244,41 @@ def test_from_problem_satisfies_every_assumption(max_size: int, data: st.DataObj
         assert value.shape == problem.symbol_size(name, sample.sizes), name
         assert_satisfies(problem.assumptions.get(name, frozenset()), value)
     assert sample.direction.shape == sample.values["x"].shape
+
+
+@pytest.mark.parametrize("max_size", [1, 4])
+@PROPERTY
+@given(data=st.data())
+def test_batches_satisfy_every_assumption_sample_by_sample(max_size: int,
+                                                           data: st.DataObject) -> None:
+    """A batch draws plain and refined values for all its samples at once and constructed ones
+    sample by sample: every sample must still satisfy every assumption, and its stacked form
+    must hold the same numbers as its samples."""
+    problem = EVERY_ASSUMPTION
+    batch = data.draw(batches(problem, max_size))
+    values, direction = batch.stacked
+    assert len(batch.samples) == BATCH and direction.shape[0] == BATCH
+    for i, sample in enumerate(batch.samples):
+        assert sample.sizes == batch.sizes
+        for name, value in sample.values.items():
+            assert value.shape == problem.symbol_size(name, sample.sizes), name
+            assert_satisfies(problem.assumptions.get(name, frozenset()), value)
+            assert np.array_equal(values[name][i], value)
+        assert np.array_equal(direction[i], sample.direction)
+        assert sample.direction.shape == sample.values["x"].shape
+
+
+def test_batch_entries_are_distributed_as_entries_draws() -> None:
+    """0 for about ZERO_SHARE of the entries, else TINY ≤ |v| ≤ BOUND, uniform in magnitude,
+    either sign evenly; a different seed, other numbers."""
+    draws = batch_entries(np.random.default_rng(0), (500, 400))
+    nonzero = np.abs(draws[draws != 0])
+    assert abs((draws == 0).mean() - ZERO_SHARE) < 0.005
+    assert abs((draws < 0).mean() - (draws > 0).mean()) < 0.01
+    assert nonzero.min() >= TINY and nonzero.max() <= BOUND
+    quartiles = np.quantile(nonzero, [0.25, 0.5, 0.75])
+    assert np.allclose(quartiles, TINY + (BOUND - TINY) * np.array([0.25, 0.5, 0.75]), atol=0.01)
+    assert not np.array_equal(draws, batch_entries(np.random.default_rng(1), (500, 400)))
 
 
 @PROPERTY
