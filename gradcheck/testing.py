@@ -1,6 +1,6 @@
 """Property tests of your own gradients: `assert_gradient`, `assert_jacobian` and
 `assert_hessian` compare a hand-written derivative (a Python callable on torch tensors) with
-torch.func's on hypothesis inputs, and shrink a mismatch to a minimal counterexample, the
+torch.autograd's on hypothesis inputs, and shrink a mismatch to a minimal counterexample, the
 smallest sizes first; `assert_holds` checks a claim in gradcheck's language.
 
     from gradcheck.testing import assert_gradient
@@ -295,9 +295,9 @@ def _message(derivative: Derivative, wrt: str, m: _Mismatch) -> str:
     lines.append("inputs:")
     lines += [f"  {name} = {_text(value)}" for name, value in m.inputs.items()]
     if m.true is not None:
-        lines.append(f"torch.func: {_text(m.true)}")
+        lines.append(f"autograd: {_text(m.true)}")
     if m.claimed is not None:
-        lines.append(f"yours:      {_text(m.claimed)}")
+        lines.append(f"yours:    {_text(m.claimed)}")
     if not m.note and m.true is not None and m.claimed is not None:
         flat_true, flat_got = m.true.reshape(-1), m.claimed.reshape(-1)
         differing = [

@@ -108,7 +108,7 @@ BINARY_CASES: dict[str, tuple[Node, ...]] = {
     "add": (Sym("A"), Sym("B")),
     "sub": (Sym("A"), Sym("B")),
     "mul": (Sym("A"), Sym("B")),
-    "div": (Sym("A"), Sym("S")),
+    "div": (Sym("A"), Sym("P")),  # an spd S may have a 0 off the diagonal: P > 0 entrywise
     "matmul": (Sym("A"), Sym("B")),
     "scale": (Sym("c"), Sym("A")),
     "pow": (Sym("A"), Num(Fraction(3))),
@@ -146,6 +146,7 @@ def op_cases(draw: st.DrawFn) -> tuple[Node, dict[str, np.ndarray], int]:
         "c": draw(entries((1, 1))),
         "x": _domain_value(row, n, 1, draw),
         "S": build_value(frozenset({"spd"}), n, n, lambda shape: draw(entries(shape))),
+        "P": build_value(frozenset({"positive"}), n, n, lambda shape: draw(entries(shape))),
     }
     return node, values, n
 
