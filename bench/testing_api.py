@@ -72,8 +72,9 @@ def main() -> None:
     for fast in (False, True):
         mode = "fast" if fast else "slow"
         autograd_gradcheck(right, fast)  # warm
-        rows.append((f"autograd.gradcheck {mode}, right backward", *autograd_gradcheck(right, fast)))
-        rows.append((f"autograd.gradcheck {mode}, wrong backward", *autograd_gradcheck(wrong, fast)))
+        for name, backward in (("right", right), ("wrong", wrong)):
+            what = f"autograd.gradcheck {mode}, {name} backward"
+            rows.append((what, *autograd_gradcheck(backward, fast)))
     print("| check | time | result |\n|---|---|---|")
     for what, seconds, result in rows:
         print(f"| {what} | {seconds * 1000:.0f} ms | {result} |")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,13 @@ def list_rules(
     *,
     keyword: str | None = None,
     tags: Sequence[str] = (),
+    notes: bool = False,
 ) -> tuple[list[Rule], list[Diagnostic]]:
-    """The rules in `paths` (default: the bundled catalog), selected by keyword and tags."""
+    """The rules in `paths` (default: the bundled catalog), selected by keyword and tags;
+    `notes`: folders are searched for notes (*.md, *.tex, …) too."""
     from .catalog import bundled_catalog, load_paths, select
 
-    rules, diagnostics = load_paths(list(paths) if paths else [bundled_catalog()])
+    rules, diagnostics = load_paths(list(paths) if paths else [bundled_catalog()], notes=notes)
     return select(rules, keyword=keyword, tags=tags), diagnostics
 
 
@@ -34,15 +37,22 @@ def verify(
     options: Options | None = None,
     cache: bool = False,
     progress: Progress | None = None,
+    notes: bool = False,
+    strict: bool = False,
 ) -> Report:
     """Check every selected rule in `paths` (default: the bundled catalog); with `cache`, reuse
-    and store verdicts in the result cache (gradcheck.cache); `progress` is told of each."""
+    and store verdicts in the result cache (gradcheck.cache); `progress` is told of each.
+    `notes`: folders are searched for notes too; `strict`: a formula of a note that cannot be
+    read fails the run."""
+    from dataclasses import replace
+
     from .verdicts import verify_rules
 
-    rules, diagnostics = list_rules(paths, keyword=keyword, tags=tags)
-    return verify_rules(
+    rules, diagnostics = list_rules(paths, keyword=keyword, tags=tags, notes=notes)
+    report = verify_rules(
         rules, diagnostics, options or Options(), cache=_cache(cache), progress=progress
     )
+    return replace(report, strict=strict)
 
 
 def _cache(wanted: bool) -> Cache | None:
@@ -59,13 +69,17 @@ def check_report(
     symbols: Mapping[str, str] | None = None,
     options: Options | None = None,
     cache: bool = False,
+    wrt: str | None = None,
 ) -> Report:
-    """Check one claim typed as text; a Report with its one verdict (or its errors)."""
-    from .catalog import rule_from_claim
+    """Check one claim typed as text; a Report with its verdict (or its errors): one verdict
+    per link of a chain `a = b = c` (ids `claim`, `claim.2`, …); `$…$` and the other math
+    delimiters around it are ignored."""
+    from .notes.claims import claim_rules
     from .verdicts import verify_rules
 
-    rule, diagnostics = rule_from_claim(claim, assume=assume, layout=layout, symbols=symbols)
-    rules = [rule] if rule else []
+    rules, diagnostics = claim_rules(claim, assume=assume, layout=layout, symbols=symbols)
+    if wrt:  # the variable of `∇ f = g`, written without a subscript
+        rules = [dataclasses.replace(rule, wrt=wrt) for rule in rules]
     return verify_rules(rules, diagnostics, options or Options(), cache=_cache(cache))
 
 
@@ -77,10 +91,13 @@ def check(
     symbols: Mapping[str, str] | None = None,
     seed: int = 0,
     examples: int | None = None,
+    wrt: str | None = None,
 ) -> Verdict:
     """The verdict on one claim, e.g. `check("∇_x (xᵀAx) = 2Ax", assume={"A": ["symmetric"]})`."""
     options = Options(seed=seed, examples=examples or Options().examples)
-    report = check_report(claim, assume=assume, layout=layout, symbols=symbols, options=options)
+    report = check_report(
+        claim, assume=assume, layout=layout, symbols=symbols, options=options, wrt=wrt
+    )
     if report.verdicts:
         return report.verdicts[0]
     first = report.errors[0] if report.errors else None

@@ -186,6 +186,7 @@ def refreshed(cached: Verdict, rule: Rule, problem: Problem) -> Verdict:
     return dataclasses.replace(
         cached,
         expect=rule.expect,
+        display=rule.display or cached.display,
         position=rule.position,
         source=rule.source,
         tags=rule.tags,

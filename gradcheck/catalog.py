@@ -75,15 +75,33 @@ def load_file(path: Path | str) -> tuple[list[Rule], list[Diagnostic]]:
     return load_paths([path])
 
 
-def load_paths(paths: Sequence[Path | str]) -> tuple[list[Rule], list[Diagnostic]]:
-    """Read files and folders (every *.yaml / *.yml below, sorted); ids must be unique."""
-    files, diagnostics = _expand(paths)
+def load_paths(
+    paths: Sequence[Path | str], *, notes: bool = False
+) -> tuple[list[Rule], list[Diagnostic]]:
+    """Read files and folders (every *.yaml / *.yml below, sorted; with `notes` also every
+    note: *.md, *.markdown, *.txt, *.tex, *.ipynb); ids must be unique. A file named with a
+    note's suffix is read as a note (gradcheck.notes), whatever `notes` says."""
+    from .notes.reader import is_note, read_note
+
+    files, diagnostics = _expand(paths, notes=notes)
     rules: list[Rule] = []
     for file in files:
-        found, problems = _load_one(file)
+        note = str(file) != STDIN_PATH and is_note(file)
+        found, problems = read_note(file) if note else _load_one(file)
+        if note:  # a note's ids are its lines: qualified by its file name when taken
+            taken = {rule.id for rule in rules}
+            found = [_qualified(rule, file, taken) for rule in found]
         rules += found
         diagnostics += problems
     return _unique(rules, diagnostics)
+
+
+def _qualified(rule: Rule, file: Path, taken: set[str]) -> Rule:
+    """A note's rule with its id prefixed by the file's name when another rule has it."""
+    if rule.id not in taken:
+        return rule
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", file.name).strip("-._") or "note"
+    return replace(rule, id=f"{stem}.{rule.id}")
 
 
 def bundled_catalog() -> Path:
@@ -202,7 +220,9 @@ def _restored_data(value: Any) -> Any:
     return value
 
 
-def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
+def _expand(
+    paths: Sequence[Path | str], *, notes: bool = False
+) -> tuple[list[Path], list[Diagnostic]]:
     """The rule files named by `paths`, each once, and a diagnostic per path that is missing or
     not a regular file (also for a *.yaml / *.yml in a folder that is a FIFO, a device...)."""
     files: dict[Path, Path] = {}
@@ -214,13 +234,14 @@ def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
             continue
         kind = yaml_source.file_kind(path)
         if kind == "folder":
-            found, problems = _rule_files(path)
+            found, problems = _rule_files(path, notes=notes)
             diagnostics += problems
             if not found and not problems:
                 diagnostics.append(
                     Diagnostic(
                         Position(str(path), 1, 1),
-                        "no *.yaml or *.yml file in this folder",
+                        "no *.yaml or *.yml file in this folder"
+                        + ("" if notes else " (notes are read with --notes)"),
                         "name a folder of rules",
                     )
                 )
@@ -241,10 +262,14 @@ def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[Diagnostic]]:
     return list(files.values()), diagnostics
 
 
-def _rule_files(folder: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """Every *.yaml / *.yml below `folder` that is a regular file, sorted; and the others."""
+def _rule_files(folder: Path, *, notes: bool = False) -> tuple[list[Path], list[Diagnostic]]:
+    """Every *.yaml / *.yml (with `notes`, also every note) below `folder` that is a regular
+    file, sorted; and the others."""
+    from .notes.reader import NOTE_SUFFIXES
+
+    suffixes = (".yaml", ".yml", *(NOTE_SUFFIXES if notes else ()))
     try:
-        named = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".yaml", ".yml"))
+        named = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
     except OSError as exc:
         where = Position(str(folder), 1, 1)
         return [], [Diagnostic(where, f"cannot read the folder: {exc.strerror or exc}")]

@@ -51,7 +51,8 @@ _CLASSES: dict[str, type] = {
     )
 }
 _ENUMS: dict[str, type[Enum]] = {
-    cls.__name__: cls for cls in (Status, Expect, Kind, Layout, SymbolicStatus, Category)
+    cls.__name__: cls
+    for cls in (Status, Expect, Kind, Layout, SymbolicStatus, Category, ast.Spelling)
 }
 
 
@@ -70,7 +71,9 @@ def encode(value: Any, *, positions: bool = True) -> Any:
         fields = {
             f.name: encode(getattr(value, f.name), positions=positions)
             for f in dataclasses.fields(value)
-            if positions or not (isinstance(value, ast.Node) and f.name == "pos")
+            if (positions or not (isinstance(value, ast.Node) and f.name == "pos"))
+            # typing resolves every spelling: a stored tree only ever has the default
+            and getattr(value, f.name) is not ast.Spelling.PLAIN
         }
         return {"@": name, **fields}
     if isinstance(value, tuple):

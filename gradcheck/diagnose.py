@@ -385,10 +385,26 @@ def diagnose(rule: Rule, problem: Problem, options: Options) -> Diagnosis:
     else:
         if problem.shape_note:
             category, detail = Category.SHAPE, problem.shape_note
+    if category in (Category.SHAPE, Category.DIFFERS) and (origin := _origin(problem)):
+        detail = f"{detail}; {origin}"
     if formula and not _names_the_fix(category):
         detail = f"{detail}; the derivative is {shown}"  # a sentence: in Unicode notation
     corrected = corrected_yaml(rule, problem, formula, None) if formula else ""
     return Diagnosis(category, detail, formula, corrected, confirmed=confirmed)
+
+
+def _origin(problem: Problem) -> str:
+    """"(A + Aᵀ)x is the gradient of xᵀAx" when the claim is the gradient of some
+    other function (antiderivative.gradient_of); else ""."""
+    from .antiderivative import gradient_of
+
+    try:
+        g = gradient_of(problem)
+    except Exception:  # the sentence is a courtesy: without it the diagnosis stands
+        return ""
+    if g is None:
+        return ""
+    return f"{unicode(problem.claim)} is the gradient of {unicode(g)}"
 
 
 def _names_the_fix(category: Category) -> bool:

@@ -119,6 +119,7 @@ class Rule:
     tags: tuple[str, ...] = ()
     positions: tuple[tuple[str, Position], ...] = ()
     quoted: frozenset[str] = frozenset()
+    display: str | None = None  # shown instead of the typed rule (a note's chain link as written)
 
     def position_of(self, field_name: str) -> Position:
         """Where the value of `field_name` starts, or the rule's own position."""
@@ -138,6 +139,9 @@ class Diagnostic:
     message: str
     hint: str = ""
     rule_id: str | None = None
+    # a formula of a note that states a derivative but cannot be read: reported, and it fails
+    # the run only with --strict (Report.strict)
+    unread: bool = False
 
     def __str__(self) -> str:
         text = f"{self.position}: {self.message}"
@@ -297,11 +301,16 @@ class Report:
     errors: tuple[Diagnostic, ...] = ()
     examples: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    unread: tuple[Diagnostic, ...] = ()  # formulas of notes that could not be read
+    strict: bool = False  # unread formulas make the run unreadable (exit 2)
 
     @property
     def exit_code(self) -> ExitCode:
-        """2 if anything was unreadable, else 1 if any rule is not as expected, else 0."""
+        """2 if anything was unreadable (an unread formula of a note only when strict), else 1
+        if any rule is not as expected, else 0."""
         if self.errors or any(not v.readable for v in self.verdicts):
+            return ExitCode.UNREADABLE
+        if self.strict and self.unread:
             return ExitCode.UNREADABLE
         if any(not v.as_expected for v in self.verdicts):
             return ExitCode.UNEXPECTED

@@ -160,7 +160,7 @@ OPS: dict[str, Op] = {
         _fn("logsumexp", shape=ShapeClass.REDUCE),
         _fn("softmax", shape=ShapeClass.VECTOR_SAME),
         _fn("diag", shape=ShapeClass.DIAG),
-        _fn("tr", "tr", "trace", shape=ShapeClass.SQUARE, commands=("tr",),
+        _fn("tr", "tr", "trace", "Tr", shape=ShapeClass.SQUARE, commands=("tr", "Tr"),
             latex=r"\operatorname{tr}"),
         _fn("det", shape=ShapeClass.SQUARE, commands=("det",), latex=r"\det"),
         _fn("logdet", shape=ShapeClass.SQUARE, uni="log det", latex=r"\log\det",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .assumptions import TABLE, SymbolShape
 from .errors import RuleError
 from .lang.ast import Call, Const, Node, Num, Sym, directions_in, symbols_in, walk
-from .lang.parser import parse_claim, parse_expression
+from .lang.parser import numerator_is_formula, parse_claim, parse_expression
 from .lang.printer import ATOM, unicode
 from .lang.shapes import SCALAR, Conflict, Shape, Typer, Unifier, Var
 from .model import Kind, Layout, Rule, Statement
@@ -17,6 +17,10 @@ from .model import Kind, Layout, Rule, Statement
 ResolvedDim = str | int
 Assume = tuple[tuple[str, tuple[str, ...]], ...]
 FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "u", "v"]
+# `∇ f` without a subscript, when f has several vectors and matrices, differentiates by the
+# first of these that f has: parameters (w, θ, β) before unknowns (x, z), as in ML and
+# optimization texts. README, "Notation as it is printed".
+VARIABLE_NAMES = ("w", "W", "θ", "Θ", "β", "x", "X", "z", "Z")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class Parsed:
     wrt: str | None
     claim: Node
     claim_field: str  # the field the claim is in, for errors
+    # the same claim with the xᵢ of an index sum as the columns of X (this one: the rows)
+    columns: Parsed | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Problem:
     display: str
     source: Rule = dataclasses.field(compare=False, repr=False)
     parsed: Parsed = dataclasses.field(compare=False, repr=False)
+    note: str = ""  # how the notation was read, where it had to choose (∇ without subscript)
 
     def retarget(
         self,
@@ -72,6 +79,15 @@ class Problem:
         parsed = dataclasses.replace(
             self.parsed, wrt=self.wrt, claim=self.parsed.claim if claim is None else claim
         )
+        return _type_problem(rule, parsed)
+
+    def with_function(self, f: Node) -> Problem:
+        """The problem of the gradient of another scalar f (an AST as the parser gives it:
+        `readback.as_parsed`) by the same variable, with the same claim and assumptions and
+        every shape inferred (none declared): a candidate antiderivative of the claim
+        (antiderivative.py). f is typed, not parsed. Raises RuleError as compile_rule would."""
+        rule = dataclasses.replace(self.source, symbols=())
+        parsed = dataclasses.replace(self.parsed, kind=Kind.GRADIENT, f=f, wrt=self.wrt)
         return _type_problem(rule, parsed)
 
     def with_layout(self, layout: Layout) -> Problem:
@@ -106,25 +122,31 @@ def direction_names(name: str) -> tuple[str, str]:
     return f"d{name}", f"∂{name}"
 
 
-def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node, str]:
+def _parse(rule: Rule, declared: set[str]) -> Parsed:
     """(kind, f, wrt, claim, claim field) as written; errors carry the field they are in.
 
     In a differential, a declared `dX` (or `∂X`) is the direction of X, not a symbol of its
     own: the claim is read as if it were undeclared, so that it gives the same `Dir` node."""
     if rule.claim is not None:
+        # an assumed name, or the variable, is a variable even where it spells a function (σ)
+        variables = {name for name, _ in rule.assume} | ({rule.wrt} if rule.wrt else set())
         try:
-            parsed = parse_claim(rule.claim, declared)
+            parsed = parse_claim(rule.claim, declared, variables)
             if parsed.kind is Kind.DIFFERENTIAL:
                 varying = symbols_in(parsed.f)
                 directions = {d for s in varying for d in direction_names(s)} & declared
                 for name in set(varying) & directions:
                     _no_direction_in(parsed.f, name[1:], "claim")
                 if directions:
-                    parsed = parse_claim(rule.claim, declared - directions)
+                    parsed = parse_claim(rule.claim, declared - directions, variables)
+            numerator_is_formula(parsed)
+            wrt = _claim_wrt(parsed.wrt, rule.wrt)
         except RuleError as err:
             err.field = "claim"
             raise
-        return parsed.kind, parsed.f, parsed.wrt, parsed.rhs, "claim"
+        by_columns = parsed.columns
+        columns = by_columns and Parsed(by_columns.kind, by_columns.f, wrt, by_columns.rhs, "claim")
+        return Parsed(parsed.kind, parsed.f, wrt, parsed.rhs, "claim", columns or None)
     assert rule.f is not None and rule.kind is not None and rule.rhs is not None
     field = rule.kind.value
     try:
@@ -139,14 +161,27 @@ def _parse(rule: Rule, declared: set[str]) -> tuple[Kind, Node, str | None, Node
     except RuleError as err:
         err.field = field
         raise
-    return rule.kind, f, rule.wrt, rhs, field
+    return Parsed(rule.kind, f, rule.wrt, rhs, field)
+
+
+def _claim_wrt(written: str | None, given: str | None) -> str | None:
+    """The claim's variable: its subscript, else the one given beside it (`--wrt`)."""
+    if written and given and written != given:
+        raise RuleError(
+            f"the claim differentiates by {written} but the variable given is {given}",
+            0,
+            f"drop --wrt, or write ∇_{given}",
+            "claim",
+        )
+    return written or given
 
 
 def _wrt(
     kind: Kind, f: Node, wrt: str | None, claim: Node, env: dict[str, Shape], field: str
-) -> str:
+) -> tuple[str, str]:
+    """The variable, and a note saying how ∇ without a subscript chose it ("" otherwise)."""
     if wrt is not None:
-        return wrt
+        return wrt, ""
     if kind is Kind.DIFFERENTIAL:
         found = directions_in(claim)
         if len(found) != 1:
@@ -156,17 +191,47 @@ def _wrt(
                 "write d(f) = … with dX where X varies",
                 field,
             )
-        return found[0]
+        return found[0], ""
     candidates = [s for s in symbols_in(f) if env.get(s, _default(s)) != SCALAR]
-    if len(candidates) != 1:
+    if len(candidates) == 1:
+        return candidates[0], ""
+    chosen = next((name for name in VARIABLE_NAMES if name in candidates), None)
+    if not candidates:
         raise RuleError(
-            f"∇ without a subscript needs exactly one vector or matrix in f, "
-            f"found {', '.join(candidates) or 'none'}",
+            "∇ without a subscript needs a vector or matrix in f, found none",
             0,
             "write ∇_x",
             field,
         )
-    return candidates[0]
+    if chosen is None:
+        raise RuleError(
+            f"∇ without a subscript: f has {len(candidates)} vectors or matrices "
+            f"({', '.join(candidates)}) and none is named {', '.join(VARIABLE_NAMES)}",
+            0,
+            f"write ∇_{candidates[0]}, or give --wrt",
+            field,
+        )
+    others = [c for c in candidates if c != chosen]
+    held = f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} held constant"
+    return chosen, (
+        f"∇ without a subscript read as ∇_{chosen}: {chosen} comes first in "
+        f"{' '.join(VARIABLE_NAMES)}, and {held} (write ∇_… or --wrt to choose)"
+    )
+
+
+def _assumed_shapes(rule: Rule, env: dict[str, Shape]) -> None:
+    """An undeclared Greek name with an assumption that needs a matrix (or a vector) is one:
+    with `Σ: spd`, ∇_Σ log|Σ| is the matrix rule, not a scalar identity."""
+    from .lang.shapes import default_shape
+
+    for name, names in rule.assume:
+        needs = {TABLE[a].shape for a in names if a in TABLE}
+        if name in env or default_shape(name) != SCALAR:
+            continue
+        if SymbolShape.SQUARE in needs:
+            env[name] = Shape(Var(sized=True), Var(sized=True))
+        elif SymbolShape.VECTOR in needs:
+            env[name] = Shape(Var(sized=True), 1)
 
 
 def _default(name: str) -> Shape:
@@ -351,7 +416,34 @@ def display(kind: Kind, layout: Layout, wrt: str, f: Node, claim: Node) -> str:
 def compile_rule(rule: Rule) -> Problem:
     """Parse and type a rule; raises RuleError (with `field`) if it cannot be read or typed."""
     declared = {decl.name for decl in rule.symbols}
-    return _type_problem(rule, Parsed(*_parse(rule, declared)))
+    parsed = _parse(rule, declared)
+    if parsed.columns is None:
+        return _type_problem(rule, parsed)
+    return _rows_or_columns(rule, parsed, parsed.columns)
+
+
+def _rows_or_columns(rule: Rule, rows: Parsed, columns: Parsed) -> Problem:
+    """The one reading of Σᵢ … xᵢ … whose shapes agree: xᵢ the rows of X, or its columns."""
+    readings: list[Problem] = []
+    errors: list[RuleError] = []
+    for parsed in (rows, dataclasses.replace(columns, columns=None)):
+        try:
+            readings.append(_type_problem(rule, dataclasses.replace(parsed, columns=None)))
+        except RuleError as err:
+            errors.append(err)
+    if len(readings) == 1:
+        return readings[0]
+    if not readings:
+        raise errors[0]
+    sums = [n.pos for n in walk(rows.f) if isinstance(n, Call) and n.op == "sum"]
+    raise RuleError(
+        "Σᵢ with xᵢ of a matrix X: the xᵢ may be its rows or its columns, and both readings "
+        "have shapes that agree",
+        sums[0] if sums else 0,
+        "declare the shapes, e.g. --symbol 'X:matrix(n, d)' --symbol 'y:vector(n)': then the "
+        "xᵢ are the rows",
+        "claim",
+    )
 
 
 def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
@@ -360,8 +452,9 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
     declared = {decl.name for decl in rule.symbols}
     kind, f, claim, field = parsed.kind, parsed.f, parsed.claim, parsed.claim_field
     env = declared_env(rule)
+    _assumed_shapes(rule, env)
     typer = Typer(Unifier(), env, unicode)
-    wrt = _wrt(kind, f, parsed.wrt, claim, env, field)
+    wrt, reading = _wrt(kind, f, parsed.wrt, claim, env, field)
     used = list(dict.fromkeys(symbols_in(f) + symbols_in(claim) + [wrt]))
     assumptions = _apply_assumptions(rule, typer, used)
     f_field = "claim" if rule.claim is not None else "f"
@@ -395,7 +488,8 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
         ),
     ]
     dims = tuple(dict.fromkeys(d for shape in shapes for d in shape if isinstance(d, str)))
-    implied = _domain_assumptions([f, claim])
+    f_read, claim_read = typer.resolve(f, names), typer.resolve(claim, names)
+    implied = _domain_assumptions([f_read, claim_read])  # resolved: |Σ| is det Σ by now
     for name, extra in implied.items():
         assumptions.setdefault(name, set()).update(extra)
     return Problem(
@@ -403,8 +497,8 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
         kind=kind,
         layout=rule.layout,
         wrt=wrt,
-        f=typer.resolve(f, names),
-        claim=typer.resolve(claim, names),
+        f=f_read,
+        claim=claim_read,
         shapes=resolved,
         dims=dims,
         assumptions={k: frozenset(v) for k, v in assumptions.items()},
@@ -414,6 +508,18 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
         display=display(kind, rule.layout, wrt, f, claim),
         source=rule,
         parsed=parsed,
+        note=reading or _scalar_note(wrt, declared, env),
+    )
+
+
+def _scalar_note(wrt: str, declared: set[str], env: dict[str, Shape]) -> str:
+    """Says so when the variable is a scalar only by the letter convention (a capital Greek
+    letter, which texts use for matrices: Σ, Λ, Ω)."""
+    if wrt in declared or env.get(wrt) != SCALAR or not ("Α" <= wrt[:1] <= "Ω"):
+        return ""
+    return (
+        f"{wrt} is read as a scalar (an undeclared Greek letter); to check the matrix rule, "
+        f"declare it (--symbol '{wrt}:matrix(n, n)') or assume it spd (--assume {wrt}:spd)"
     )
 
 

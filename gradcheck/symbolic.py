@@ -19,7 +19,7 @@ from typing import Any
 import sympy as sp
 
 from .assumptions import strongest_first
-from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims
+from .lang.ast import Call, Const, Dir, Node, Num, Spelling, Sym, const_dims
 from .lang.definitions import ARGUMENT, DEFINITIONS
 from .lang.printer import unicode
 from .model import Kind, Layout, Options, SymbolicEvidence, SymbolicStatus
@@ -613,11 +613,14 @@ def to_ast(expr: Any, names: dict[str, Node]) -> Node:
         return Call("scale", (_number(coefficient), result))
     if expr.is_Pow:
         return _pow(expr.base, expr.exp, names)
+    # an entry is a scalar, so |·| reads back as abs (of a vector, |x| is refused as ambiguous)
     if expr.func is sp.sign:
         arg = to_ast(expr.args[0], names)
-        return Call("div", (arg, Call("abs", (arg,))))
+        return Call("div", (arg, Call("abs", (arg,), spelled=Spelling.BARS)))
     if expr.func in _FUNCTIONS and len(expr.args) == 1:
-        return Call(_FUNCTIONS[expr.func], (to_ast(expr.args[0], names),))
+        op = _FUNCTIONS[expr.func]
+        spelled = Spelling.BARS if op == "abs" else Spelling.PLAIN
+        return Call(op, (to_ast(expr.args[0], names),), spelled=spelled)
     raise Unprintable(type(expr).__name__)
 
 

@@ -126,8 +126,8 @@ def _verdict(rule: Rule, problem: Problem, checked: Checked, start: float) -> Ve
         rule_id=rule.id,
         status=checked.status,
         expect=rule.expect,
-        display=problem.display,
-        message=checked.message,
+        display=rule.display or problem.display,
+        message="; ".join(part for part in (checked.message, problem.note) if part),
         position=rule.position,
         kind=problem.kind,
         symbolic=checked.symbolic,
@@ -257,7 +257,11 @@ def verify_rules(
     start = time.perf_counter()
     verdicts = _verify_all(rules, options, cache, progress)
     errors = []
+    unread = []
     for diagnostic in diagnostics:
+        if diagnostic.unread:
+            unread.append(diagnostic)
+            continue
         if diagnostic.rule_id is None:
             errors.append(diagnostic)
             continue
@@ -278,4 +282,5 @@ def verify_rules(
         seconds=time.perf_counter() - start,
         errors=tuple(errors),
         examples=options.examples,
+        unread=tuple(unread),
     )

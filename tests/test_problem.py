@@ -263,7 +263,7 @@ def test_display() -> None:
         ("∇_X logdet(X) = X⁻ᵀ", "X", "invertible"),  # from the claim's X⁻ᵀ
         ("d(X⁻¹) = −X⁻¹ dX X⁻¹", "X", "invertible"),
         ("∇_x ‖x‖ = x / ‖x‖", "x", "nonzero"),
-        ("∇_x sum(|x|) = x / |x|", "x", "nonzero"),
+        ("∇_x sum(abs(x)) = x / abs(x)", "x", "nonzero"),
     ],
 )
 def test_domain_assumptions_are_implied(claim: str, name: str, assumption: str) -> None:
@@ -351,13 +351,18 @@ def test_derivative_of_a_matrix_valued_f_is_only_a_differential(claim: str,
     assert err.field == "claim"
 
 
-def test_nabla_without_subscript_needs_exactly_one_candidate() -> None:
-    err = ill_formed(make("∇ (xᵀy) = y"))
-    assert "exactly one vector or matrix" in err.message and "x, y" in err.message
-    assert "∇_x" in err.hint
+def test_nabla_without_subscript_picks_by_the_documented_rule() -> None:
+    # several vectors or matrices: the first of w W θ Θ β x X z Z (README, "Notation as it
+    # is printed"), and the problem says which it took
+    p = problem("∇ (xᵀy) = y")
+    assert p.wrt == "x" and "read as ∇_x" in p.note and "y is held constant" in p.note
+    assert problem("∇ (xᵀAx) = (A + Aᵀ)x").wrt == "x"
+    assert problem("∇ (wᵀx) = x").wrt == "w"
+    assert problem("∇ log det X = X⁻ᵀ").note == ""  # the only one: no choice to report
+    err = ill_formed(make("∇ (aᵀb) = b"))
+    assert "a, b" in err.message and "none is named" in err.message
+    assert "∇_a" in err.hint and "--wrt" in err.hint
     assert err.field == "claim"
-    err = ill_formed(make("∇ (xᵀAx) = (A + Aᵀ)x"))
-    assert "x, A" in err.message
     err = ill_formed(make("∇ (λ μ) = μ"))
     assert "none" in err.message
 

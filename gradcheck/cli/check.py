@@ -47,6 +47,14 @@ def check(
     diagnose: DiagnoseOpt = DEFAULTS.diagnose,
     size: SizeOpt = None,
     no_cache: NoCacheOpt = False,
+    wrt: Annotated[
+        str | None,
+        typer.Option(
+            "--wrt",
+            metavar="NAME",
+            help="The variable of a claim written ∇ f = g, without a subscript.",
+        ),
+    ] = None,
 ) -> None:
     """Check one claim typed on the command line and show all its evidence.
 
@@ -77,6 +85,7 @@ def check(
         symbols=symbols or None,
         options=options,
         cache=not no_cache,
+        wrt=wrt,
     )
     finish(report, fmt, detail=True, output=output)
 

@@ -33,9 +33,13 @@ def lint(paths: PathsArg = None) -> None:
     for d in diagnostics:
         typer.echo(str(d), err=True)
     files = len({r.position.file for r in rules})
-    state = "well-formed" if not diagnostics else _count(len(diagnostics), "problem")
+    problems = [d for d in diagnostics if not d.unread]  # an unread formula of a note: listed
+    unread = len(diagnostics) - len(problems)
+    state = "well-formed" if not problems else _count(len(problems), "problem")
+    if unread:
+        state += f" ({_count(unread, 'unread formula')})"
     typer.echo(f"gradcheck lint: {_count(len(rules), 'rule')} in {_count(files, 'file')}; {state}")
-    raise typer.Exit(int(ExitCode.UNREADABLE if diagnostics else ExitCode.OK))
+    raise typer.Exit(int(ExitCode.UNREADABLE if problems else ExitCode.OK))
 
 
 def _count(n: int, word: str) -> str:

@@ -88,7 +88,8 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         help="table to read, json for programs, markdown for documents; sarif (code scanning), "
-        "junit (test reports) and github (workflow annotations) for CI.",
+        "junit (test reports) and github (workflow annotations) for CI; diff: a patch of each "
+        "note with the verified formula in place of each wrong one.",
     ),
 ]
 OutputOpt = Annotated[

@@ -48,8 +48,26 @@ def verify(
     size: SizeOpt = None,
     no_cache: NoCacheOpt = False,
     quiet: QuietOpt = False,
+    notes: Annotated[
+        bool,
+        typer.Option(
+            "--notes",
+            help="Also read the notes (*.md, *.markdown, *.txt, *.tex, *.ipynb) in folders; "
+            "a note named as a file is always read.",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="A formula of a note that states a derivative but cannot be read "
+            "fails the run (exit 2)."
+        ),
+    ] = False,
 ) -> None:
     """Check every rule in the files or folders PATH... (default: the bundled catalog).
+
+    A Markdown, LaTeX, text or notebook file (*.md, *.markdown, *.txt, *.tex, *.ipynb) is read
+    as a note: every formula in it that states a derivative is checked.
 
     One row per rule: the symbolic proof, the numeric check and the verdict. A rule is as
     expected when its verdict matches its `expect` (a rule that records a common mistake
@@ -81,5 +99,7 @@ def verify(
             options=options,
             cache=not no_cache,
             progress=progress,
+            notes=notes,
+            strict=strict,
         )
     finish(report, fmt, output=output)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from fractions import Fraction
 
 
@@ -43,12 +44,25 @@ class Dir(Node):
     name: str
 
 
+class Spelling(Enum):
+    """How a call was written, where the notation means different ops for different shapes.
+
+    Typing (`shapes.Typer.resolve`) replaces such a call by the op its shapes give, so no
+    later stage sees a spelling; the printers use it to print the call as it was written."""
+
+    PLAIN = "plain"
+    BARS = "bars"  # |e|: abs of a scalar, det of a square matrix; refused on a vector
+    DOT = "dot"  # a · b: the inner product of two column vectors, else a matrix product
+    INNER = "inner"  # ⟨a, b⟩, dot(a, b): aᵀb of vectors, tr(AᵀB) of matrices
+
+
 @dataclass(frozen=True)
 class Call(Node):
     """An operator or function applied to arguments (`op` names a row of ops.py)."""
 
     op: str
     args: tuple[Node, ...]
+    spelled: Spelling = field(default=Spelling.PLAIN, compare=False, kw_only=True)
 
 
 def const_dims(node: Const) -> tuple[str | int, str | int]:

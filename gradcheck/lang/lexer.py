@@ -21,6 +21,7 @@ class Token:
     value: str
     pos: int
     number: Fraction | None = None
+    spelled: str = ""  # the word a FUNC token was written as (σ or sigmoid)
 
 
 GREEK_COMMANDS = {
@@ -78,7 +79,11 @@ COMMAND_TOKENS = {
     "cdot": ("OP", "·"),
     "odot": ("OP", "⊙"),
     "circ": ("OP", "⊙"),
-    "times": ("OP", "·"),
+    "times": ("OP", "×"),  # a plain matrix product: never the inner product that · may be
+    "otimes": ("OP", "⊗"),  # refused by the parser: Kronecker or Hadamard, by the text
+    "oslash": ("OP", "/"),  # elementwise division
+    "langle": ("OP", "⟨"),
+    "rangle": ("OP", "⟩"),
     "top": ("OP", "⊤"),
     "intercal": ("OP", "⊤"),
     "|": ("OP", "‖"),
@@ -108,20 +113,40 @@ IGNORED_COMMANDS = {
     "quad",
     "qquad",
     "displaystyle",
+    "textstyle",
     "limits",
+    "nolimits",
+    "qty",  # physics' \qty(…), \qty[…]: the brackets follow
 }
 WRAPPER_COMMANDS = {
     "mathbf",
     "boldsymbol",
     "bm",
+    "textbf",
+    "pmb",
+    "mathbb",
     "mathrm",
     "operatorname",
+    "mathop",
     "mathit",
     "vec",
     "mathsf",
     "text",
     "textrm",
+    "textit",
+    "mbox",
 }
+# Wrappers whose `{1}` is the vector of ones (\vec{1}, \mathbb{1}), not the number 1.
+BOLD_WRAPPERS = {"mathbf", "boldsymbol", "bm", "textbf", "pmb", "mathbb", "vec"}
+# Wrappers whose content may name a function (\operatorname{Tr}, \text{tr}).
+NAME_WRAPPERS = {"operatorname", "mathrm", "mathop", "text", "textrm"}
+# Wrappers of prose: `\text{ for all }` inside math is words for people, not symbols.
+PROSE_WRAPPERS = {"text", "textrm", "textit", "mbox"}
+# A d written as an operator (\mathrm{d}\mathbf{X}, \mathop{d}X, d\mathbf{X}): with the
+# symbol after it, a direction dX although the two are not written side by side.
+DIFFERENTIAL_D = "differential d"
+# Written for the vector of ones: 𝟏 (bold one) and 𝟙 (double-struck one).
+ONES_CHARACTERS = {"𝟏", "𝟙"}
 
 SINGLE_OPS = {
     "+": "+",
@@ -154,7 +179,13 @@ SINGLE_OPS = {
     "∂": "∂",
     "√": "√",
     "∑": "∑",
-    "×": "·",
+    "×": "×",
+    "⊗": "⊗",
+    "⊘": "/",
+    "⟨": "⟨",
+    "⟩": "⟩",
+    "〈": "⟨",
+    "〉": "⟩",
 }
 SUPERSCRIPT_DIGITS = {
     "⁰": 0,
@@ -168,6 +199,8 @@ SUPERSCRIPT_DIGITS = {
     "⁸": 8,
     "⁹": 9,
 }
+# The index of a sum over an index: `\sum_i`, `\sum_{i=1}^n`, `∑_i`.
+INDEX_SUM = re.compile(r"(?:\\sum|∑)\s*_\s*(?:\{\s*([A-Za-z])\s*(?:=[^{}]*)?\}|([A-Za-z]))")
 NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
 
@@ -191,6 +224,8 @@ class Lexer:
     def __init__(self, text: str, names: Collection[str]):
         self.text = text
         self.names = set(names)
+        # the indices of sums over an index: `y_i` is then y indexed by i, not a name
+        self.indices = {a or b for a, b in INDEX_SUM.findall(text)}
         self.words = sorted(
             set(self.names) | set(FUNCTION_WORDS) | set(CONSTANT_WORDS), key=len, reverse=True
         )
@@ -216,6 +251,9 @@ class Lexer:
         if ch == "." and text.startswith(".T", i) and not text[i + 2 : i + 3].isalnum():
             self.tokens.append(Token("OP", "ᵀ", i))
             return i + 2
+        if ch in ONES_CHARACTERS:  # before numbers: 𝟏 is a Unicode digit
+            self.tokens.append(Token("CONST", "ones", i))
+            return i + 1
         match = NUMBER.match(text, i, stop)
         if match:
             self.tokens.append(Token("NUM", match.group(), i, literal(match.group(), i)))
@@ -274,7 +312,7 @@ class Lexer:
         while end < stop and text[end].isspace():
             end += 1
         if end >= stop or text[end] != "{":
-            if name in ("mathbf", "boldsymbol", "bm") and text[end : end + 1] == "1":
+            if name in BOLD_WRAPPERS and text[end : end + 1] == "1":
                 self.tokens.append(Token("CONST", "ones", i))  # `\mathbf 1`
                 return end + 1
             return end  # `\mathbf x`: the next token stands for itself
@@ -282,15 +320,21 @@ class Lexer:
         if close < 0:
             raise RuleError(f"\\{name}{{ is not closed", end, "add the closing }")
         inner = text[end + 1 : close]
-        if inner.strip() in ("1", "0") and name in ("mathbf", "boldsymbol", "bm"):
-            if inner.strip() == "1":
+        word = inner.strip()
+        if word in ("1", "0") and name in BOLD_WRAPPERS:
+            if word == "1":
                 self.tokens.append(Token("CONST", "ones", i))
             else:
                 self.tokens.append(Token("NUM", "0", i, Fraction(0)))
             return close + 1
-        if name in ("operatorname", "mathrm") and inner.strip() in FUNCTION_WORDS:
-            self.tokens.append(Token("FUNC", FUNCTION_WORDS[inner.strip()], i))
+        if word == "d" and name in NAME_WRAPPERS | {"mathbb"}:
+            self.tokens.append(Token("NAME", "d", end + 1, spelled=DIFFERENTIAL_D))
             return close + 1
+        if name in NAME_WRAPPERS and word in FUNCTION_WORDS:
+            self.tokens.append(Token("FUNC", FUNCTION_WORDS[word], i, spelled=word))
+            return close + 1
+        if name in PROSE_WRAPPERS and _is_prose(word, self.names):
+            return close + 1  # `\text{ for all }`: words for the reader
         if name == "operatorname":
             raise RuleError(
                 f"unknown function \\operatorname{{{inner}}}",
@@ -304,6 +348,9 @@ class Lexer:
         """A run of letters: declared names and function words first (longest), else one letter."""
         pos = i if offset is None else offset
         run = _run_of_letters(text, i, stop)
+        if run == "dot" and text[i + 3 : i + 4] == "(" and "dot" not in self.names:
+            self.tokens.append(Token("OP", "dot", pos))  # dot(a, b): the inner product
+            return i + 3
         if (
             len(run) >= 3
             and run.islower()
@@ -320,10 +367,20 @@ class Lexer:
         for word in self.words:
             fits = text.startswith(word, i) and i + len(word) <= stop
             if fits and (
-                word in self.names or not _continues_word(text, i + len(word), stop, word)
+                word in self.names
+                or not (
+                    _continues_word(text, i + len(word), stop, word)
+                    or (word[0].isupper() and not _opens(text, i + len(word), stop))
+                )
             ):
                 return self._word(word, pos, i)
         j = i + 1
+        if text[i] == "I" and "I" not in self.names and text[j : j + 1] == "_":
+            self.tokens.append(Token("NAME", "I", pos))  # I_n: the parser reads its size
+            return j
+        if text[j : j + 1] == "_" and _subscript(text, j + 1, stop) in self.indices:
+            self.tokens.append(Token("NAME", text[i], pos))  # y_i: the parser reads the index
+            return j
         if j < stop and (
             text[j] in DIGITS or (text[j] == "_" and is_name_char(text[j + 1 : j + 2]))
         ):
@@ -336,7 +393,10 @@ class Lexer:
                 f"declare it under symbols (e.g. {text[i:k]}: matrix(m, n)); "
                 "undeclared names are single letters",
             )
-        self.tokens.append(Token("NAME", text[i], pos))
+        before_command = text[i] == "d" and text[j : j + 1] == "\\"  # d\mathbf{X}
+        self.tokens.append(
+            Token("NAME", text[i], pos, spelled=DIFFERENTIAL_D if before_command else "")
+        )
         return j
 
     def _word(self, word: str, pos: int, i: int) -> int:
@@ -345,7 +405,7 @@ class Lexer:
         elif word in CONSTANT_WORDS:
             self.tokens.append(Token("CONST", CONSTANT_WORDS[word], pos))
         else:
-            self.tokens.append(Token("FUNC", FUNCTION_WORDS[word], pos))
+            self.tokens.append(Token("FUNC", FUNCTION_WORDS[word], pos, spelled=word))
         return i + len(word)
 
 
@@ -367,6 +427,25 @@ def _matching_brace(text: str, start: int, stop: int) -> int:
         if depth == 0:
             return k
     return -1
+
+
+def _subscript(text: str, j: int, stop: int) -> str:
+    """The one letter of a subscript at `j` (`i` or `{i}`), or ""."""
+    match = re.compile(r"\{\s*([A-Za-z])\s*\}|([A-Za-z])(?![A-Za-z0-9_])").match(text, j, stop)
+    return (match.group(1) or match.group(2)) if match else ""
+
+
+def _opens(text: str, j: int, stop: int) -> bool:
+    """True when a bracket opens at `j` (spaces and \\left skipped): a capitalised function
+    word (`Tr`) names a function only when applied, so that `x^Tr` stays xᵀ r."""
+    while j < stop and text[j].isspace():
+        j += 1
+    return text.startswith(("\\left", "\\big", "\\Big"), j) or (j < stop and text[j] in "([{")
+
+
+def _is_prose(word: str, names: Collection[str]) -> bool:
+    """`\\text{…}` content that is words for the reader: not a letter, a name or a function."""
+    return not (word in names or (len(word) == 1 and is_letter(word)) or word in FUNCTION_WORDS)
 
 
 def _continues_word(text: str, j: int, stop: int, word: str) -> bool:

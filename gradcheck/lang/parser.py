@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 from fractions import Fraction
@@ -10,12 +11,20 @@ from ..errors import RuleError
 from ..limits import MAX_DIMENSION, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES, MAX_POWER
 from ..model import Kind
 from ..ops import OPS, PI
-from .ast import Call, Const, Dir, Node, Num, Sym, symbols_in
-from .lexer import Token, tokenize
+from .ast import Call, Const, Dir, Node, Num, Spelling, Sym, symbols_in
+from .lexer import DIFFERENTIAL_D, Token, tokenize
 from .printer import number_text
 
-ATOM_OPS = {"(", "{", "‖", "|", "frac", "√", "∑"}
-PRODUCT_OPS = {"*": "mul", "⊙": "mul", "@": "matmul", "·": "matmul", "/": "div"}
+ATOM_OPS = {"(", "{", "‖", "|", "frac", "√", "∑", "⟨", "dot"}
+PRODUCT_OPS = {"*": "mul", "⊙": "mul", "@": "matmul", "·": "matmul", "×": "matmul", "/": "div"}
+SIGMA = "σ"  # the sigmoid when applied, σ(…); a variable when it is differentiated by
+
+
+@dataclass(frozen=True)
+class Entry(Node):
+    """`x_i` inside a sum over i: read away by `IndexSum` before the parser returns."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -27,18 +36,31 @@ class ParsedClaim:
     wrt: str | None
     rhs: Node
     wrt_pos: int = 0
+    leibniz: bool = False  # written as a quotient (∂f/∂x, \frac{dy}{dw}): f must be a formula
+    # the claim with the xᵢ of an index sum read as the columns of X, where the first reading
+    # took them as its rows: typing keeps the one reading whose shapes agree
+    columns: ParsedClaim | None = None
 
 
 class Parser:
     """Parses one token list; `directions` are the symbols whose `dX` may appear."""
 
     def __init__(
-        self, tokens: list[Token], declared: Collection[str], directions: Collection[str] = ()
+        self,
+        tokens: list[Token],
+        declared: Collection[str],
+        directions: Collection[str] = (),
+        variables: Collection[str] = (),
     ) -> None:
         self.tokens = tokens
         self.i = 0
         self.declared = set(declared)
         self.directions: set[str] = set(directions)
+        # names that are variables whatever else they spell: σ differentiated by, or assumed
+        self.variables: set[str] = set(variables) | self.declared
+        self.indices: list[str] = []  # of the sums over an index being read
+        self.columns = False  # xᵢ of a declared X: its columns (else its rows)
+        self.rows_or_columns = False  # set when some xᵢ was read as a row of X
         self.closers: list[str] = []
         self.depth = 0  # open nestings: bounded so that no input exhausts the stack
 
@@ -91,6 +113,16 @@ class Parser:
             if tok.kind == "OP" and tok.value in PRODUCT_OPS:
                 self.take()
                 left = self.product(PRODUCT_OPS[tok.value], left, self.unary(), tok.pos)
+                if tok.value == "·" and isinstance(left, Call) and left.op == "matmul":
+                    left = Call("matmul", left.args, pos=left.pos, spelled=Spelling.DOT)
+            elif tok.kind == "OP" and tok.value == "⊗":
+                raise RuleError(
+                    "⊗ is ambiguous: the Kronecker product in most texts, the Hadamard "
+                    "(elementwise) product in some machine-learning texts",
+                    tok.pos,
+                    "write ⊙ (\\odot) for the elementwise product; the Kronecker product is "
+                    "not supported",
+                )
             elif self.starts_atom(tok):
                 left = self.product("matmul", left, self.power(), tok.pos)
             else:
@@ -159,6 +191,8 @@ class Parser:
             elif tok.value == "^":
                 self.take()
                 node = self.superscript(node, tok.pos)
+            elif tok.value == "_" and self.index_follows():
+                node = self.entry(node)
             elif tok.value == "_" and not self.closers:
                 raise RuleError(
                     "subscripts are not part of the language here",
@@ -199,8 +233,65 @@ class Parser:
         if tok.kind != "OP":
             return False
         if tok.value in ("‖", "|"):
-            return tok.value not in self.closers
+            return not self.closes(tok)
         return tok.value in ATOM_OPS or (tok.value == "∂" and bool(self.directions))
+
+    def index_follows(self) -> bool:
+        """True when `_i` or `_{i}` comes next, i the index of a sum being read."""
+        nxt = self.peek(2) if self.at("{", 1) else self.peek(1)
+        return nxt.kind == "NAME" and nxt.value in self.indices
+
+    def entry(self, node: Node) -> Node:
+        """`y_i`, `x_i`: the subscript is the index of the sum around it."""
+        tok = self.take()
+        braced = self.at("{")
+        if braced:
+            self.take()
+        self.take()
+        if braced:
+            self.expect("}")
+        if not isinstance(node, Sym):
+            raise RuleError("only a name can be indexed: y_i, x_i", tok.pos)
+        return Entry(node.name, pos=node.pos)
+
+    def index_sum(self) -> Node:
+        """`\\sum_i body`, `\\sum_{i=1}^n body`: body is the product that follows."""
+        start = self.take()
+        self.take()  # _
+        braced = self.at("{")
+        if braced:
+            self.take()
+        index = self.take()
+        if braced:
+            while not (self.at("}") or self.peek().kind == "END"):  # `= 1`: the whole range
+                self.take()
+            self.expect("}")
+        if self.at("^"):  # the upper bound: every i, whatever it is called
+            self.take()
+            if self.at("{"):
+                while not (self.at("}") or self.peek().kind == "END"):
+                    self.take()
+            self.take()
+        self.indices.append(index.value)
+        body = self.term()
+        self.indices.pop()
+        reading = IndexSum(self.declared, self.columns)
+        vector = reading.vector(body)
+        self.rows_or_columns = self.rows_or_columns or reading.matrix_entries
+        if vector is None:
+            raise RuleError(f"the sum over {index.value} has no term indexed by it", start.pos)
+        return Call("sum", (vector,), pos=start.pos)
+
+    def closes(self, tok: Token) -> bool:
+        """True when the bar `tok` closes an open `‖…‖`, `|…|` or `||…||`."""
+        if tok.value in self.closers:
+            return True
+        return tok.value == "|" and "||" in self.closers and self.double_bar()
+
+    def double_bar(self) -> bool:
+        """True when the next two tokens are `|` written together: `||` is ‖."""
+        first, second = self.peek(), self.peek(1)
+        return self.at("|") and self.at("|", 1) and second.pos == first.pos + 1
 
     def atom(self) -> Node:
         self.descend(self.peek().pos)
@@ -227,18 +318,41 @@ class Parser:
     def name(self) -> Node:
         tok = self.take()
         nxt = self.peek()
+        d = tok.value == "d" and "d" not in self.declared
         if (
-            tok.value == "d"
-            and "d" not in self.declared
+            d
             and nxt.kind == "NAME"
             and nxt.value in self.directions
-            and nxt.pos == tok.pos + 1
+            and (nxt.pos == tok.pos + 1 or tok.spelled == DIFFERENTIAL_D)
         ):
             self.take()
             return Dir(nxt.value, pos=tok.pos)
+        if d and self.at("(") and self.peek(1).value in self.directions and self.at(")", 2):
+            direction = self.peek(1).value  # d(X), \mathrm{d}(\mathbf{X}): dX
+            self.i += 3
+            return Dir(direction, pos=tok.pos)
         if tok.value == "I" and "I" not in self.declared:
-            return Const("I", pos=tok.pos)
+            return Const("I", self.size_subscript(), pos=tok.pos)
         return Sym(tok.value, pos=tok.pos)
+
+    def size_subscript(self) -> tuple[str | int, ...]:
+        """The size in `I_n`, `\\mathbf{1}_n`, `I_{3}`; () when none is written."""
+        if not self.at("_"):
+            return ()
+        self.take()
+        braced = self.at("{")
+        if braced:
+            self.take()
+        tok = self.take()
+        if tok.kind == "NAME":
+            size: str | int = tok.value
+        elif tok.kind == "NUM" and tok.number is not None and tok.number.denominator == 1:
+            size = _dimension(Num(tok.number, pos=tok.pos))
+        else:
+            raise RuleError("the size of I_n or 1_n must be a name or a whole number", tok.pos)
+        if braced:
+            self.expect("}", "close the size with }")
+        return (size,)
 
     def operator_atom(self, tok: Token) -> Node:
         value = tok.value
@@ -249,12 +363,32 @@ class Parser:
             self.closers.pop()
             self.expect(")" if value == "(" else "}", "close the parenthesis")
             return inner
+        if value == "|" and self.double_bar():
+            self.take()
+            return self.delimited("||")
         if value in ("‖", "|"):
             return self.delimited(value)
+        if value == "⟨":
+            self.take()
+            self.closers.append("")
+            left = self.expression()
+            self.expect(",", "write ⟨a, b⟩")
+            right = self.expression()
+            self.closers.pop()
+            self.expect("⟩", "close with ⟩ (\\rangle)")
+            return inner_product(left, right, tok.pos)
+        if value == "dot":
+            self.take()
+            args = self.arguments()
+            if len(args) != 2:
+                raise RuleError(f"dot takes 2 arguments, got {len(args)}", tok.pos)
+            return inner_product(args[0], args[1], tok.pos)
         if value == "frac":
             self.take()
             num, den = self.atom(), self.atom()
             return Call("div", (num, den), pos=tok.pos)
+        if value == "∑" and self.at("_", 1):
+            return self.index_sum()
         if value in ("√", "∑"):
             self.take()
             return Call("sqrt" if value == "√" else "sum", (self.power(),), pos=tok.pos)
@@ -267,14 +401,17 @@ class Parser:
         )
 
     def delimited(self, bar: str) -> Node:
-        """`‖x‖`, `‖x‖_2`, `‖X‖_F` and `|x|`."""
+        """`‖x‖`, `‖x‖_2`, `‖X‖_F`, `||x||`, `|x|_2`, `|X|_F`, and `|x|` (typing reads |A| as
+        det A)."""
         start = self.take()
         self.closers.append(bar)
         inner = self.expression()
         self.closers.pop()
-        self.expect(bar, f"close with {bar}")
-        if bar == "|":
-            return Call("abs", (inner,), pos=start.pos)
+        if bar == "||" and self.double_bar():
+            self.take()
+        self.expect(bar[0], f"close with {bar}")
+        if bar == "|" and not self.at("_"):  # |x|_2, |X|_F: a norm, by its subscript
+            return Call("abs", (inner,), pos=start.pos, spelled=Spelling.BARS)
         op = "norm"
         if self.at("_"):
             self.take()
@@ -295,7 +432,50 @@ class Parser:
         return Call(op, (inner,), pos=start.pos)
 
     def function(self) -> Node:
+        if self.peek().value == "sum" and self.at("_", 1):
+            return self.index_sum()
         tok = self.take()
+        if tok.spelled == SIGMA:
+            if SIGMA in self.variables:
+                return Sym(SIGMA, pos=tok.pos)
+            if not self.starts_atom(self.peek()):  # σ(z), σ z: applied, the sigmoid
+                raise RuleError(
+                    "σ here is ambiguous: the sigmoid function or a variable named σ",
+                    tok.pos,
+                    "write σ(…) with parentheses for the sigmoid; for a variable, "
+                    "differentiate by it (∇_σ) or declare it (--symbol σ:scalar)",
+                )
+        power = self.function_power()
+        node = self.applied(tok)
+        return node if power is None else Call("pow", (node, power), pos=tok.pos)
+
+    def function_power(self) -> Num | None:
+        """The k of `\\tanh^2(x)`, `sin² x`: the function's value to the power k."""
+        tok = self.peek()
+        if tok.kind == "OP" and tok.value == "sup":
+            self.take()
+            assert tok.number is not None
+            return Num(tok.number, pos=tok.pos)
+        if not self.at("^"):
+            return None
+        self.take()
+        braced = self.at("{")
+        if braced:
+            self.take()
+        k = self.take()
+        if k.kind != "NUM" or k.number is None or k.number.denominator != 1 or k.number < 1:
+            raise RuleError(
+                "a power of a function must be a positive whole number (\\tanh^2 x)",
+                k.pos,
+                "write the inverse function by its name (\\arctan), or the power after "
+                "the argument: (\\tanh x)^{-1}",
+            )
+        if braced:
+            self.expect("}", "close the power with }")
+        return Num(k.number, pos=k.pos)
+
+    def applied(self, tok: Token) -> Node:
+        """The function of `tok` applied to its argument(s)."""
         name, arity = tok.value, OPS[tok.value].arity
         if name == "sqrt" and self.at("{"):  # LaTeX \sqrt{...}
             return Call(name, (self.atom(),), pos=tok.pos)
@@ -321,18 +501,14 @@ class Parser:
 
     def constant(self) -> Node:
         tok = self.take()
+        if tok.value == "ones" and self.at("_"):  # \mathbf{1}_n
+            return Const("ones", self.size_subscript(), pos=tok.pos)
         if tok.value == PI or not self.at("("):  # π (a + b) is a product, not a size
             return Const(tok.value, pos=tok.pos)
         dims: list[str | int] = []
         for arg in self.arguments():
             if isinstance(arg, Num) and arg.value.denominator == 1 and arg.value > 0:
-                if arg.value > MAX_DIMENSION:
-                    raise RuleError(
-                        f"a size written as a number is at most {MAX_DIMENSION}",
-                        arg.pos,
-                        "name the size instead (eye(n)): the checks choose small sizes for it",
-                    )
-                dims.append(int(arg.value))
+                dims.append(_dimension(arg))
             elif isinstance(arg, Sym):
                 dims.append(arg.name)
             else:
@@ -347,6 +523,110 @@ class Parser:
         return Const(tok.value, tuple(dims), pos=tok.pos)
 
 
+class IndexSum:
+    """Reads the body of Σᵢ as one vector over i: yᵢ is the vector y, wᵀxᵢ is Xw (xᵢ the rows
+    of a declared X; X ᵀw with `columns`), and sums, products, quotients, powers and
+    elementwise functions of such terms apply entry by entry. Anything else is refused: no
+    reading is guessed."""
+
+    def __init__(self, declared: Collection[str], columns: bool) -> None:
+        self.declared = set(declared)
+        self.columns = columns
+        self.matrix_entries = False
+
+    def vector(self, node: Node) -> Node | None:
+        """The vector of the body's values over i; None when the body has no index."""
+        if isinstance(node, Entry):
+            if self.matrix_of(node.name):
+                raise RuleError(
+                    f"{node.name}_i (a row or a column of {node.name.upper()}) is read only in "
+                    f"an inner product such as wᵀ{node.name}_i",
+                    node.pos,
+                    f"write the sum with {node.name.upper()}: Σᵢ yᵢ wᵀxᵢ is yᵀXw",
+                )
+            return Sym(node.name, pos=node.pos)
+        if not isinstance(node, Call):
+            return None
+        if node.op == "matmul" and (product := self.inner_with_entry(node)) is not None:
+            return product
+        parts = [self.vector(arg) for arg in node.args]
+        if all(part is None for part in parts):
+            return None
+        return self.combine(node, parts)
+
+    def matrix_of(self, name: str) -> bool:
+        """xᵢ is a row or column of X when X is declared (and x is not)."""
+        return name.upper() != name and name.upper() in self.declared and name not in self.declared
+
+    def inner_with_entry(self, node: Call) -> Node | None:
+        """wᵀxᵢ or xᵢᵀw: the i-th entry of Xw (of Xᵀw when the xᵢ are columns)."""
+        left, right = node.args
+        pairs = [(right, left), (_transposed(left), right)]
+        for entry, other in pairs:
+            # in an inner product an undeclared xᵢ can only be a row or column of X
+            if (
+                isinstance(entry, Entry)
+                and entry.name.islower()
+                and entry.name not in self.declared
+            ):
+                vector = _transposed(other) if other is left else other
+                if vector is None or self.vector(vector) is not None:
+                    continue
+                self.matrix_entries = True
+                matrix: Node = Sym(entry.name.upper(), pos=entry.pos)
+                if self.columns:
+                    matrix = Call("T", (matrix,), pos=entry.pos)
+                return Call("matmul", (matrix, vector), pos=node.pos)
+        return None
+
+    def combine(self, node: Call, parts: list[Node | None]) -> Node:
+        """The op of `node` applied entry by entry to the vectors of its indexed arguments."""
+        op = node.op
+        args = [
+            part if part is not None else arg for part, arg in zip(parts, node.args, strict=True)
+        ]
+        if op == "T" or (op in ("sup", "pow") and parts[1] is None):
+            return args[0] if op == "T" else Call("pow", tuple(args), pos=node.pos)
+        if op in ("add", "sub", "div"):
+            return Call(op, tuple(args), pos=node.pos)
+        if op in ("mul", "matmul", "scale"):
+            if None in parts:  # a constant times yᵢ: vector first, so a vector constant
+                # (a sum with vector values) is a shape conflict rather than an inner product
+                vector, constant = (args[0], args[1]) if parts[1] is None else (args[1], args[0])
+                return Call("matmul", (vector, constant), pos=node.pos)
+            return Call("mul", tuple(args), pos=node.pos)
+        if len(args) == 1 and (OPS[op].elementwise or op == "neg"):
+            return Call(op, tuple(args), pos=node.pos)
+        raise RuleError(
+            f"{op} of a term indexed by the sum is not read entry by entry",
+            node.pos,
+            "write the sum with vectors and matrices",
+        )
+
+
+def _transposed(node: Node) -> Node | None:
+    """a for aᵀ, else None."""
+    return node.args[0] if isinstance(node, Call) and node.op == "T" else None
+
+
+def _dimension(arg: Num) -> int:
+    """A size written as a whole number, within the limit."""
+    if arg.value < 1:
+        raise RuleError("a size must be a positive whole number", arg.pos, "e.g. I_n, I_3")
+    if arg.value > MAX_DIMENSION:
+        raise RuleError(
+            f"a size written as a number is at most {MAX_DIMENSION}",
+            arg.pos,
+            "name the size instead (eye(n)): the checks choose small sizes for it",
+        )
+    return int(arg.value)
+
+
+def inner_product(left: Node, right: Node, pos: int) -> Node:
+    """⟨a, b⟩ and dot(a, b): aᵀb, which typing makes tr(AᵀB) for matrices."""
+    return Call("matmul", (Call("T", (left,), pos=pos), right), pos=pos, spelled=Spelling.INNER)
+
+
 def parse_expression(
     text: str, declared: Collection[str] = (), directions: Collection[str] = ()
 ) -> Node:
@@ -357,9 +637,20 @@ def parse_expression(
     return bounded(node)
 
 
-def parse_claim(text: str, declared: Collection[str] = ()) -> ParsedClaim:
-    """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `∇²_x f`, `d(f) = g`."""
-    claim = _claim(Parser(tokenize(text, declared), declared))
+def parse_claim(
+    text: str, declared: Collection[str] = (), variables: Collection[str] = ()
+) -> ParsedClaim:
+    """A one-line claim: `∇_x f = g`, `∂f/∂x = g`, `\\frac{∂f}{∂x} = g`, `\\frac{d}{dx} f = g`,
+    `∇²_x f`, `d(f) = g`. `variables` are names that are variables whatever else they spell
+    (σ with an assumption, or given as the variable)."""
+    tokens = tokenize(text, declared)
+    variables = set(variables) | _sigma_varies(tokens)
+    parser = Parser(tokens, declared, variables=variables)
+    claim = _claim(parser)
+    if parser.rows_or_columns:  # xᵢ of X: its rows, or its columns; typing decides
+        by_columns = Parser(tokens, declared, variables=variables)
+        by_columns.columns = True
+        claim = dataclasses.replace(claim, columns=_claim(by_columns))
     bounded(claim.f)
     bounded(claim.rhs)
     return claim
@@ -405,6 +696,30 @@ def bounded(node: Node) -> Node:
     return node
 
 
+def _sigma_varies(tokens: list[Token]) -> set[str]:
+    """{σ} when the claim differentiates by σ (∇_σ, ∂/∂σ, d/dσ): then σ is a variable
+    throughout, never the sigmoid."""
+    for k, tok in enumerate(tokens):
+        if tok.spelled != SIGMA or k == 0:
+            continue
+        mark = tokens[k - 1]
+        if mark.kind == "OP" and mark.value == "{" and k >= 2:  # ∇_{σ}, \partial{\sigma}
+            mark = tokens[k - 2]
+        if mark.kind == "OP" and mark.value in ("_", "∂"):
+            return {SIGMA}
+        if mark.kind == "NAME" and mark.value == "d" and tok.pos == mark.pos + 1:  # dσ
+            return {SIGMA}
+    return set()
+
+
+def _opens_f(parser: Parser) -> bool:
+    """After a leading d: the f of a differential, `d(f)`, `d|X|`, `d\\log|X|`, `dX^{-1}`."""
+    nxt = parser.peek(1)
+    return nxt.kind in ("NAME", "FUNC", "CONST") or (
+        nxt.kind == "OP" and nxt.value in ("(", "{", "|", "‖")
+    )
+
+
 def _claim(parser: Parser) -> ParsedClaim:
     tok = parser.peek()
     if tok.kind == "OP" and tok.value == "∇":
@@ -412,21 +727,38 @@ def _claim(parser: Parser) -> ParsedClaim:
     if tok.kind == "OP" and tok.value == "frac":
         return _fraction(parser)
     if (tok.kind == "OP" and tok.value == "∂") or (
-        tok.kind == "NAME" and tok.value == "d" and parser.at("(", 1)
+        tok.kind == "NAME" and tok.value == "d" and "d" not in parser.declared and _opens_f(parser)
     ):
         return _partial_or_differential(parser)
     raise RuleError(
-        "a claim starts with ∇_x, ∂(f)/∂x, \\frac{\\partial f}{\\partial x}, ∇²_x or d(f)",
+        "a claim starts with ∇_x, ∂(f)/∂x, \\frac{\\partial f}{\\partial x}, "
+        "\\frac{d}{dx}, ∇²_x or d(f)",
         tok.pos,
         "e.g. ∇_x (xᵀAx) = (A + Aᵀ)x",
     )
 
 
-def _rhs(parser: Parser, kind: Kind, f: Node, wrt: str | None, wrt_pos: int) -> ParsedClaim:
+def numerator_is_formula(claim: ParsedClaim) -> None:
+    """The numerator of dy/dw must be a formula: a lone name other than the variable stands
+    for a quantity defined elsewhere, and read as a symbol of its own its derivative is 0.
+    (Checked when the rule is compiled: the parser reads `∂f/∂x = g` as written.)"""
+    f, wrt = claim.f, claim.wrt
+    if claim.leibniz and isinstance(f, Sym) and f.name != wrt:
+        raise RuleError(
+            f"d{f.name}/d{wrt}: {f.name} names a quantity defined elsewhere; read as a symbol "
+            f"of its own, its derivative would be 0",
+            f.pos,
+            f"write the formula {f.name} stands for: \\frac{{\\partial}}{{\\partial {wrt}}}(…) = …",
+        )
+
+
+def _rhs(
+    parser: Parser, kind: Kind, f: Node, wrt: str | None, wrt_pos: int, leibniz: bool = False
+) -> ParsedClaim:
     parser.expect("=", "a claim is written  derivative = formula")
     rhs = parser.expression()
     parser.expect_end()
-    return ParsedClaim(kind, f, wrt, rhs, wrt_pos)
+    return ParsedClaim(kind, f, wrt, rhs, wrt_pos, leibniz)
 
 
 def _is_two(parser: Parser) -> bool:
@@ -449,6 +781,8 @@ def _wrt_name(parser: Parser) -> Token:
     if braced:
         parser.take()
     tok = parser.take()
+    if tok.spelled == SIGMA:  # ∇_σ: a variable named σ
+        tok = Token("NAME", SIGMA, tok.pos)
     if tok.kind != "NAME":
         raise RuleError("expected the name of the variable", tok.pos, "e.g. ∇_x or ∂/∂X")
     if braced:
@@ -469,28 +803,48 @@ def _nabla(parser: Parser) -> ParsedClaim:
     return _rhs(parser, kind, f, wrt.value if wrt else None, wrt.pos if wrt else 0)
 
 
+def _mark(parser: Parser) -> None:
+    """The ∂ or d of Leibniz's notation (`\\partial`, `d`, `\\mathrm{d}`, `\\mathop{d}`)."""
+    tok = parser.peek()
+    if parser.at("∂") or (tok.kind == "NAME" and tok.value == "d" and "d" not in parser.declared):
+        parser.take()
+        return
+    raise RuleError(
+        f"expected '∂' (or d) but found {'the end' if tok.kind == 'END' else repr(tok.value)}",
+        tok.pos,
+        "write \\frac{\\partial f}{\\partial x}, \\frac{\\partial}{\\partial x} f or "
+        "\\frac{d}{dx} f",
+    )
+
+
 def _fraction(parser: Parser) -> ParsedClaim:
     parser.take()
     parser.expect("{", "write \\frac{\\partial f}{\\partial x}")
-    parser.expect("∂", "write \\frac{\\partial f}{\\partial x}")
+    _mark(parser)
     hessian = _is_two(parser)
-    parser.closers.append("")
-    f = parser.expression()
-    parser.closers.pop()
+    f: Node | None = None  # \frac{∂}{∂x} f: the operator form, f after the fraction
+    if not parser.at("}"):
+        parser.closers.append("")
+        f = parser.expression()
+        parser.closers.pop()
     parser.expect("}")
     parser.expect("{")
-    parser.expect("∂")
+    _mark(parser)
     wrt = _wrt_name(parser)
+    if wrt.value == SIGMA:
+        parser.variables.add(SIGMA)
     if hessian and not _is_two(parser):
-        parser.expect("∂", "write \\partial x \\partial x^\\top or \\partial x^2")
+        _mark(parser)
         _wrt_name(parser)
         if parser.at("^") or parser.at("ᵀ"):
             parser.superscript(Sym(wrt.value), wrt.pos) if parser.at(
                 "^"
             ) and parser.take() else parser.take()
     parser.expect("}")
+    leibniz = f is not None
+    f = parser.expression() if f is None else f
     kind = Kind.HESSIAN if hessian else Kind.GRADIENT
-    return _rhs(parser, kind, f, wrt.value, wrt.pos)
+    return _rhs(parser, kind, f, wrt.value, wrt.pos, leibniz)
 
 
 def _partial_or_differential(parser: Parser) -> ParsedClaim:
@@ -500,7 +854,7 @@ def _partial_or_differential(parser: Parser) -> ParsedClaim:
         parser.take()
         parser.expect("∂", "write ∂(f)/∂x")
         wrt = _wrt_name(parser)
-        return _rhs(parser, Kind.GRADIENT, f, wrt.value, wrt.pos)
+        return _rhs(parser, Kind.GRADIENT, f, wrt.value, wrt.pos, leibniz=True)
     parser.directions = set(symbols_in(f))
     return _rhs(parser, Kind.DIFFERENTIAL, f, None, 0)
 

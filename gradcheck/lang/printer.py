@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from ..errors import RuleError
 from ..ops import OPS, PI, ShapeClass
-from .ast import Call, Const, Dir, Node, Num, Sym
+from .ast import Call, Const, Dir, Node, Num, Spelling, Sym
 from .lexer import is_name_char
 
 SUM, NEGATION, PRODUCT, POWER, POSTFIX, ATOM = range(6)
@@ -158,6 +158,14 @@ class Printer:
         return self.infix(node, symbol, PRODUCT + 1)
 
     def op_matmul(self, node: Call) -> str:
+        first = node.args[0]
+        if node.spelled is Spelling.INNER and isinstance(first, Call):  # ⟨a, b⟩: first is aᵀ
+            a, b = self.text(first.args[0]), self.text(node.args[1])
+            return {"unicode": f"⟨{a}, {b}⟩", "ascii": f"dot({a}, {b})"}.get(
+                self.style, rf"\langle {a}, {b} \rangle"
+            )
+        if node.spelled is Spelling.DOT and self.style != "ascii":
+            return self.infix(node, " · " if self.style == "unicode" else r" \cdot ", PRODUCT + 1)
         if self.style == "ascii":
             return self.infix(node, " @ ", PRODUCT + 1)
         left = self.wrap(node.args[0], PRODUCT)
@@ -260,6 +268,8 @@ class Printer:
         return self.bars(node, "‖", "‖_F", "fro", r"\left\|", r"\right\|_F")
 
     def op_abs(self, node: Call) -> str:
+        if self.style == "unicode" and not _bars_read_back(node):
+            return self.function(node)  # |x| of a vector is refused as ambiguous: abs(x)
         return self.bars(node, "|", "|", "abs", r"\left|", r"\right|")
 
     def bars(self, node: Call, left: str, right: str, word: str, tex_l: str, tex_r: str) -> str:
@@ -284,6 +294,8 @@ def reads_apart(left: str, right: str) -> bool:
     head = 0
     while head < len(right) and is_name_char(right[head]):
         head += 1
+    if right[head : head + 1] == "(":
+        head += 1  # `x` then `abs(`: lexed together, `xabs(` is an unknown function
     left, right = left[tail:], right[:head]
     try:
         joined = [(t.kind, t.value) for t in tokenize(left + right)][:-1]
@@ -295,6 +307,14 @@ def reads_apart(left: str, right: str) -> bool:
 
 
 SUPERSCRIPT_CHARS = "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ"
+
+
+def _bars_read_back(node: Call) -> bool:
+    """True when |·| reads back as this abs: written so, or of a scalar-valued function
+    (|det X|); |x| of a vector is refused as ambiguous."""
+    arg = node.args[0]
+    scalar = isinstance(arg, Num) or (isinstance(arg, Call) and OPS[arg.op].scalar_valued)
+    return node.spelled is Spelling.BARS or scalar
 
 
 def _edge(node: Node, last: bool) -> bool:

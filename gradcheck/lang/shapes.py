@@ -8,7 +8,7 @@ from typing import Union
 
 from ..errors import RuleError
 from ..ops import OPS, PI, ShapeClass
-from .ast import Call, Const, Dir, Node, Num, Sym
+from .ast import Call, Const, Dir, Node, Num, Spelling, Sym
 
 
 class Var:
@@ -171,6 +171,10 @@ class Typer:
                 return b
             self._same(node, a, b)
             return a
+        if op == "matmul" and node.spelled is not Spelling.PLAIN:
+            inner = self._inner_product(node, a, b)
+            if inner is not None:
+                return inner
         if op == "matmul":
             if self.u.scalar(a):
                 return b
@@ -201,7 +205,42 @@ class Typer:
         self._square(node, a)
         return a
 
+    def _inner_product(self, node: Call, a: Shape, b: Shape) -> Shape | None:
+        """a · b of two column vectors, ⟨A, B⟩ of two matrices: a scalar; None when the
+        spelling means the ordinary product (A · x, ⟨a, b⟩ = aᵀb)."""
+        if not self._means_inner(node, a, b):
+            return None
+        if node.spelled is Spelling.DOT:
+            self._join(node, a.rows, b.rows, lambda n: f"{n(a.rows)} and {n(b.rows)} entries")
+        else:  # ⟨A, B⟩: the first argument is already transposed
+            self._join(node, a.cols, b.rows, lambda n: f"{n(a.cols)} and {n(b.rows)} rows")
+            self._join(node, a.rows, b.cols, lambda n: f"{n(a.rows)} and {n(b.cols)} columns")
+        return SCALAR
+
+    def _means_inner(self, node: Call, a: Shape, b: Shape) -> bool:
+        if node.spelled is Spelling.DOT:
+            vectors = self.u.is_one(a.cols) and self.u.is_one(b.cols)
+            return vectors and not (self.u.scalar(a) or self.u.scalar(b))
+        return node.spelled is Spelling.INNER and not self.u.is_one(a.rows)
+
+    def _bars(self, node: Call, a: Shape) -> Shape:
+        """|s| of a scalar is its absolute value, |A| of a square matrix its determinant."""
+        if self.u.scalar(a):
+            return a
+        if self.u.is_one(a.cols) or self.u.is_one(a.rows):
+            inner = self.show(node.args[0])
+            raise RuleError(
+                f"|{inner}| of a vector is ambiguous: its norm ‖{inner}‖ or its entries' "
+                f"absolute values abs({inner})",
+                node.pos,
+                f"write ‖{inner}‖ (\\|{inner}\\|) for the norm, abs({inner}) elementwise",
+            )
+        self._square(node.args[0], a)
+        return SCALAR
+
     def _unary(self, node: Call, kind: ShapeClass, a: Shape) -> Shape:
+        if node.spelled is Spelling.BARS:
+            return self._bars(node, a)
         match kind:
             case ShapeClass.SAME:
                 return a
@@ -276,4 +315,17 @@ class Typer:
         op = node.op
         if op == "sup":
             op = "pow" if self.is_scalar(node.args[0]) else "matpow"
+        if node.spelled is Spelling.BARS and not self.is_scalar(node.args[0]):
+            op = "det"
+        if node.spelled is not Spelling.PLAIN and op == "matmul":
+            return self._resolve_product(node, args)
         return Call(op, args, pos=node.pos)
+
+    def _resolve_product(self, node: Call, args: tuple[Node, ...]) -> Node:
+        """a · b of vectors is aᵀb; ⟨A, B⟩ of matrices is tr(AᵀB)."""
+        a, b = (self.shapes[id(arg)] for arg in node.args)
+        if not self._means_inner(node, a, b):
+            return Call("matmul", args, pos=node.pos)
+        if node.spelled is Spelling.DOT:
+            return Call("matmul", (Call("T", args[:1], pos=node.pos), args[1]), pos=node.pos)
+        return Call("tr", (Call("matmul", args, pos=node.pos),), pos=node.pos)

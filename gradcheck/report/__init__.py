@@ -46,6 +46,7 @@ class Format(StrEnum):
     SARIF = "sarif"
     JUNIT = "junit"
     GITHUB = "github"
+    DIFF = "diff"  # a patch of each note: the verified formula in place of each wrong one
 
 
 class Formatter(Protocol):
@@ -75,6 +76,7 @@ _MODULES = {
     Format.SARIF: "sarif",
     Format.JUNIT: "junit",
     Format.GITHUB: "github",
+    Format.DIFF: "diff",
 }
 
 

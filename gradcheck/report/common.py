@@ -31,7 +31,7 @@ def count_outcomes(verdicts: Iterable[Verdict]) -> dict[str, int]:
 
 def all_diagnostics(report: Report) -> list[Diagnostic]:
     """The file-level errors, then every verdict's diagnostics, without repeats."""
-    found: list[Diagnostic] = list(report.errors)
+    found: list[Diagnostic] = list(report.errors) + list(report.unread)
     for verdict in report.verdicts:
         found.extend(verdict.diagnostics)
         if not verdict.diagnostics and not verdict.readable and verdict.position:

@@ -57,6 +57,10 @@ def lines(report: Report) -> list[str]:
         )
     for d in report.errors:
         found.append(_diagnostic(d))
+    for d in report.unread:
+        kind = Level.ERROR if report.strict else Level.WARNING
+        message = d.message + (f" ({d.hint})" if d.hint else "")
+        found.append(command(kind, message, d.position, "gradcheck: unread formula"))
     return found
 
 

@@ -150,6 +150,7 @@ def report_to_dict(report: Report) -> dict[str, JSONValue]:
         "counts": count_outcomes(report.verdicts),
         "rules": [verdict_to_dict(v) for v in report.verdicts],
         "errors": [diagnostic_to_dict(d) for d in report.errors],
+        "unread": [diagnostic_to_dict(d) for d in report.unread],  # formulas of notes
     }
 
 

@@ -77,13 +77,23 @@ def report_to_junit(report: Report) -> str:
         )
         ET.SubElement(case, "error", {"message": d.message, "type": "unreadable"}).text = str(d)
         cases.append(case)
+    for i, d in enumerate(report.unread, 1):
+        case = ET.Element(
+            "testcase",
+            {"classname": relative_path(d.position.file), "name": f"unread-{i}", "time": "0"},
+        )
+        if d.position.line:
+            case.set("line", str(d.position.line))
+        tag = "error" if report.strict else "skipped"
+        ET.SubElement(case, tag, {"message": d.message, "type": "unread"}).text = str(d)
+        cases.append(case)
     failures = sum(1 for c in cases if c.find("failure") is not None)
     errors = sum(1 for c in cases if c.find("error") is not None)
     counts = {
         "tests": str(len(cases)),
         "failures": str(failures),
         "errors": str(errors),
-        "skipped": "0",
+        "skipped": str(sum(1 for c in cases if c.find("skipped") is not None)),
         "time": f"{report.seconds:.3f}",
     }
     root = ET.Element("testsuites", {"name": SUITE, **counts})

@@ -354,6 +354,10 @@ def report_markdown(report: Report) -> str:
                 f"| {cell(v.message)} | {cell(v.source or '')} |"
             )
         lines.append("")
+    if report.unread:
+        lines += ["| unread formula | why |", "|---|---|"]
+        lines += [f"| `{d.position}` | {cell(d.message)} |" for d in report.unread]
+        lines.append("")
     counts = count_outcomes(report.verdicts)
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     lines.append(f"{_plural(len(report.verdicts), 'rule')}" + (f": {summary}" if summary else ""))

@@ -20,6 +20,7 @@ from gradcheck.report.json_report import dumps
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/gradcheck/gradcheck"
 UNREADABLE = "unreadable"  # the kind of a file-level error, beside the verdicts'
+UNREAD = "unread"  # a formula of a note that could not be read
 
 # The verdict kinds a result can have (tool.driver.rules), each with its help.
 KINDS: dict[str, str] = {
@@ -33,6 +34,8 @@ KINDS: dict[str, str] = {
     Status.HOLDS_NUMERIC.value: "The claim holds on every generated input, but sympy could not "
     "prove it.",
     UNREADABLE: "A rule file that cannot be read.",
+    UNREAD: "A formula of a note that states a derivative but cannot be read (a warning; an "
+    "error with --strict).",
 }
 
 
@@ -87,6 +90,17 @@ def _error(d: Diagnostic) -> dict[str, Any]:
     }
 
 
+def _unread(d: Diagnostic, strict: bool) -> dict[str, Any]:
+    return {
+        "ruleId": UNREAD,
+        "kind": "fail",
+        "level": "error" if strict else "warning",
+        "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+        "locations": _location(d.position),
+        "properties": {"verdict": UNREAD},
+    }
+
+
 def report_to_sarif(report: Report) -> dict[str, Any]:
     """The SARIF log of a run."""
     from gradcheck import __version__
@@ -120,7 +134,8 @@ def report_to_sarif(report: Report) -> dict[str, Any]:
                 },
                 "columnKind": "unicodeCodePoints",
                 "results": [_result(v, kinds) for v in needing]
-                + [_error(d) for d in report.errors],
+                + [_error(d) for d in report.errors]
+                + [_unread(d, report.strict) for d in report.unread],
                 "properties": {"seed": report.seed, "examples": report.examples},
             }
         ],

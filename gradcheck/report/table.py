@@ -163,6 +163,8 @@ def why(verdict: Verdict) -> str:
 
 def _rule_cell(verdict: Verdict) -> Text:
     cell = Text(verdict.display)
+    if "note" in verdict.tags and verdict.position is not None:  # a formula of a note: where
+        cell.append(f"  {verdict.position.line}:{verdict.position.column}", style="dim")
     reason = why(verdict)
     if reason:
         style = "dim" if verdict.as_expected else outcome_style(verdict).replace("bold ", "")
@@ -202,6 +204,8 @@ def summary(report: Report) -> str:
         tail.insert(
             0, plural(len(report.errors), "unreadable file or rule", "unreadable files or rules")
         )
+    if report.unread:
+        tail.insert(0, plural(len(report.unread), "unread formula", "unread formulas"))
     return " · ".join([head, *tail])
 
 

@@ -1,0 +1,1 @@
+"""Notes: Markdown, LaTeX and notebooks read as rules (spans, declarations, chains, reader)."""
