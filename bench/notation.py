@@ -6,10 +6,13 @@ get the verdict the corpus expects.
     python bench/notation.py --json out.json  # also every entry's result as JSON
     python bench/notation.py -k mc-           # only entries whose id contains "mc-"
 
-Each entry goes through the public API, in this process, as a user's claim would:
-`gradcheck.catalog.rule_from_claim(printed, assume=..., layout=..., symbols=...)` reads it, and
-`gradcheck.verdicts.verify_rule` checks the rule with `Options(seed=0)` (default examples).
-An entry is
+Each entry goes through the public API, in this process, as `gradcheck check` reads a claim:
+`gradcheck.notes.claims.claim_rules(printed, assume=..., layout=..., symbols=..., otimes=...)`
+reads it (`otimes`: what ⊗ means where the source declares it, as `check --otimes` takes)
+(math delimiters stripped, a chain `a = b = c` cut into links, a bracketed condition in prose
+assumed), and `gradcheck.verdicts.verify_rule` checks each rule with `Options(seed=0)`
+(default examples). A chain is read when every link is, holds when every link holds, and is
+right for an entry expected to fail when some link fails. An entry is
 
 * **unread** when no rule comes back or the rule is ill-formed (it cannot be parsed or
   typed); the reason is the first error message, and the report groups the reasons;
@@ -86,9 +89,10 @@ def _read_as(verdict: Any) -> str:
 
 
 def run_entry(entry: Mapping[str, Any]) -> Result:
-    """Read and check one entry through the public API."""
-    from gradcheck.catalog import rule_from_claim
+    """Read and check one entry through the public API, as `gradcheck check` does."""
     from gradcheck.model import Options, Status
+    from gradcheck.notes.claims import claim_rules
+    from gradcheck.notes.declarations import Otimes
     from gradcheck.verdicts import verify_rule
 
     expect = str(entry.get("expect", "holds"))
@@ -101,23 +105,23 @@ def run_entry(entry: Mapping[str, Any]) -> Result:
     )
     start = time.perf_counter()
     try:
-        rule, diagnostics = rule_from_claim(
+        rules, diagnostics = claim_rules(
             result.printed,
             assume={k: list(v) for k, v in (entry.get("assume") or {}).items()},
             layout=str(entry.get("layout", "denominator")),
             symbols={k: str(v) for k, v in (entry.get("symbols") or {}).items()} or None,
-            rule_id=result.id,
+            otimes=Otimes(entry["otimes"]) if entry.get("otimes") else None,
         )
     except Exception as err:  # a crash while reading is a finding, not the end of the run
         result.message = f"crash while reading: {type(err).__name__}: {err}"
         result.seconds = time.perf_counter() - start
         return result
-    if rule is None:
+    if not rules or diagnostics:
         result.message = diagnostics[0].message if diagnostics else "no rule and no message"
         result.seconds = time.perf_counter() - start
         return result
     try:
-        verdict = verify_rule(rule, Options(seed=0))
+        verdicts = [verify_rule(rule, Options(seed=0)) for rule in rules]
     except Exception as err:
         result.outcome = "wrong"
         result.status = "crash"
@@ -125,13 +129,20 @@ def run_entry(entry: Mapping[str, Any]) -> Result:
         result.seconds = time.perf_counter() - start
         return result
     result.seconds = time.perf_counter() - start
-    result.status = verdict.status.value
-    result.message = verdict.message
-    if verdict.status is Status.ILL_FORMED:
+    unreadable = [v for v in verdicts if v.status is Status.ILL_FORMED]
+    if unreadable:  # a chain is read when every link is
+        result.status = Status.ILL_FORMED.value
+        result.message = unreadable[0].message
         return result
-    result.read_as = _read_as(verdict)
-    wanted = {Status.FAILS} if expect == "fails" else {Status.HOLDS, Status.HOLDS_NUMERIC}
-    result.outcome = "right" if verdict.status in wanted else "wrong"
+    # a chain holds when every link does, and fails when one does
+    failing = [v for v in verdicts if v.status is not Status.HOLDS and
+               v.status is not Status.HOLDS_NUMERIC]
+    shown = failing[0] if failing else verdicts[0]
+    result.status = shown.status.value
+    result.message = shown.message
+    result.read_as = "; ".join(_read_as(v) for v in verdicts)
+    fails = any(v.status is Status.FAILS for v in verdicts)
+    result.outcome = "right" if (fails if expect == "fails" else not failing) else "wrong"
     return result
 
 

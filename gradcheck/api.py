@@ -70,14 +70,20 @@ def check_report(
     options: Options | None = None,
     cache: bool = False,
     wrt: str | None = None,
+    otimes: str | None = None,
 ) -> Report:
     """Check one claim typed as text; a Report with its verdict (or its errors): one verdict
     per link of a chain `a = b = c` (ids `claim`, `claim.2`, …); `$…$` and the other math
-    delimiters around it are ignored."""
+    delimiters around it are ignored. `otimes` ("hadamard" or "kronecker") is the reading of
+    ⊗ the text declares; without one ⊗ is refused, naming both readings."""
     from .notes.claims import claim_rules
+    from .notes.declarations import Otimes
     from .verdicts import verify_rules
 
-    rules, diagnostics = claim_rules(claim, assume=assume, layout=layout, symbols=symbols)
+    reading = Otimes(otimes) if otimes else None
+    rules, diagnostics = claim_rules(
+        claim, assume=assume, layout=layout, symbols=symbols, otimes=reading
+    )
     if wrt:  # the variable of `∇ f = g`, written without a subscript
         rules = [dataclasses.replace(rule, wrt=wrt) for rule in rules]
     return verify_rules(rules, diagnostics, options or Options(), cache=_cache(cache))

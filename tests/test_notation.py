@@ -136,6 +136,8 @@ FORMS = {
     "ln": Form(r"\nabla_x \ln(a^T x) = RHS", "log(a.T @ x)", "a / (a^T x)", "a"),
     "spacing": Form(r"\nabla_x \, a^T x \; = \! RHS", "a.T @ x", "a", "x"),
     "text-prose": Form(r"\nabla_x \text{ the linear map } A x = RHS", "A @ x", "A^T", "A"),
+    "sized-brackets": Form(r"\nabla_x \bigl(a^T x\bigr) \Bigl(b^T x\Bigr) = RHS",
+                           "a.T @ x @ (b.T @ x)", "(b^T x) a + (a^T x) b", "a + b"),
     # ----- more spellings of the same -----
     "bold-one-character": Form(r"\nabla_x 𝟏^T x = RHS", "ones(n, 1).T @ x", "𝟙", "x"),
     "I-braced-number": Form(r"\nabla_x x^T I_{3} x = RHS", "x.T @ eye(3, 3) @ x", "2x", "x"),
@@ -328,6 +330,12 @@ REFUSED: dict[str, tuple] = {
     "bars-of-a-vector": (r"\nabla_x |x| = x", ["ambiguous", "‖x‖", "abs(x)"]),
     "sigma-squared-alone": (r"\nabla_x \sigma^2 x^T x = 2\sigma^2 x", ["sigmoid", "variable"]),
     "frac-dy-dw-name": (r"\frac{dy}{d\mathbf{w}} = x", ["dy/dw", "defined elsewhere"]),
+    # d2l's appendix writes d/dx(xax) = (dx/dx)ax + xa(dx/dx): read as d·x over d·x, a product
+    # of a vector d, the link "failed", a silent misreading of a true step
+    "frac-d-inside-a-formula": (
+        r"\frac{d}{dx}(xax) = \frac{dx}{dx}ax + xa\frac{dx}{dx}",
+        ["read only at the start", "dx/dx is 1"], {"x": "scalar", "a": "scalar"},
+    ),
     "index-sum-rows-or-columns": (
         r"\nabla_w \sum_i y_i \log\sigma(\mathbf{w}^\top\mathbf{x}_i) = 0",
         ["rows or its columns", "declare the shapes"],

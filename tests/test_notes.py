@@ -274,6 +274,59 @@ def test_a_condition_after_a_claim_is_assumed_by_it() -> None:
     assert [r.assume for r in rules] == [(("A", ("symmetric",)),), (("B", ("symmetric",)),), ()]
 
 
+@pytest.mark.parametrize(("tail", "stated"), [
+    ("\\quad (A \\text{ invertible})", [("A", "invertible")]),
+    ("\\ (A \\text{ symmetric})", [("A", "symmetric")]),
+    ("\\qquad (\\text{for symmetric } A).", [("A", "symmetric")]),
+    ("\\quad (\\text{when } A \\text{ is positive definite})", [("A", "spd")]),
+])
+def test_a_bracketed_condition_in_prose_is_an_assumption_not_a_factor(
+    tail: str, stated: list[tuple[str, str]]
+) -> None:
+    """Read as math, `(A \\text{ invertible})` would be the factor (A): the claim times A,
+    a silent misreading (the printed-claims corpus had one)."""
+    formula = "\\nabla_A \\log |A| = (A^{-1})^\\top " + tail
+    found = declarations.prose_condition(formula)
+    assert found is not None and found[1] == stated
+    assert formula[: found[0]].rstrip() == "\\nabla_A \\log |A| = (A^{-1})^\\top"
+    rules, problems = claim_rules(formula)
+    assert problems == [] and [r.assume for r in rules] == [
+        tuple((name, (assumption,)) for name, assumption in stated)
+    ]
+    assert rules[0].claim is not None and "text" not in rules[0].claim
+
+
+def test_a_bracketed_condition_gradcheck_cannot_read_is_refused_at_its_column() -> None:
+    rules, problems = claim_rules("\\nabla_x (x^T A x) = 2Ax \\quad (A \\text{ lovely})")
+    assert rules == [] and len(problems) == 1
+    assert "condition in prose" in problems[0].message and "(A lovely)" in problems[0].message
+    assert problems[0].position.column == 1 + len("\\nabla_x (x^T A x) = 2Ax \\quad (")
+    assert declarations.prose_condition("\\nabla_x (x^T A x) = (A + A^T) x") is None
+
+
+def test_a_subscript_in_text_is_no_condition_and_a_label_is_no_factor() -> None:
+    ridge = "\\nabla_W \\lambda |W - W_{\\text{old}}|_F^2 = 2 \\lambda (W - W_{\\text{old}})"
+    assert declarations.prose_condition(ridge) is None
+    labelled = "\\text{Tanh}': \\quad \\frac{d}{dx}\\tanh(x) = 1 - \\tanh^2(x)"
+    start = declarations.label_end(labelled)
+    assert labelled[start:].startswith("\\frac{d}{dx}")
+    assert declarations.label_end("\\nabla_x (x^T x) = 2x") == 0
+    rules, problems = claim_rules(labelled, symbols={"x": "scalar"})
+    assert problems == [] and len(rules) == 1 and rules[0].claim is not None
+    assert "Tanh" not in rules[0].claim
+
+
+def test_the_condition_decides_the_verdict_end_to_end() -> None:
+    """Invertible: log|A| has the gradient A⁻ᵀ; the misreading (a factor A) failed this."""
+    done = gradcheck("check", "\\nabla_A \\log |A| = (A^{-1})^\\top \\quad (A \\text{ invertible})",
+                     "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rule = json.loads(done.stdout)["rules"][0]
+    assert rule["verdict"] == "holds" and rule["display"] == "∇_A log(|A|) = A⁻ᵀ"
+    done = gradcheck("check", "\\nabla_x (x^T A x) = 2Ax \\quad (A \\text{ invertible})")
+    assert done.returncode == 1, done.stdout  # invertible is not symmetric: still wrong
+
+
 def test_math_without_a_derivative_is_ignored() -> None:
     text = ("$a = b$, $x^2 + y^2 = 1$, $\\nabla_x f(x)$ and $$E = mc^2$$; the distance\n"
             "$d(x, y) = \\|x - y\\|$ is no differential, but $d(X^{-1}) = -X^{-1} dX X^{-1}$ is\n")
@@ -540,3 +593,30 @@ def test_notebook_positions_point_at_the_formula_in_the_json(
     for rule in rules:
         at = file_lines[rule.position.line - 1][rule.position.column - 1 :]
         assert at.startswith("\\\\nabla_x (a^T x) = a$"), (rule.position, at)
+
+
+def test_otimes_is_read_as_the_text_declares_it() -> None:
+    """⊗ is refused when undeclared (naming both readings), read as ⊙ where the text declares
+    the Hadamard product, and refused as the Kronecker product where it declares that."""
+    claim = "\\frac{\\partial (\\mathbf{w \\otimes x})}{\\partial \\mathbf{w}} = diag(\\mathbf{x})"
+    assert declarations.otimes_declared("where ⊗ denotes the element-wise product") is (
+        declarations.Otimes.HADAMARD)
+    assert declarations.otimes_declared("the Kronecker product \\otimes of A and B") is (
+        declarations.Otimes.KRONECKER)
+    assert declarations.otimes_declared("⊗ is elementwise here; elsewhere Kronecker ⊗") is None
+    undeclared = gradcheck("check", claim)
+    assert undeclared.returncode == 2, undeclared.stdout + undeclared.stderr
+    assert "Kronecker" in undeclared.stderr and "Hadamard" in undeclared.stderr
+    rules, problems = claim_rules(claim, layout="numerator", otimes=declarations.Otimes.HADAMARD)
+    assert problems == [] and rules[0].claim is not None and "⊙" not in claim
+    rules, problems = claim_rules(claim, otimes=declarations.Otimes.KRONECKER)
+    assert rules == [] and "is the Kronecker product here" in problems[0].message
+    assert problems[0].position.column == 1 + claim.index("\\otimes")
+    note = ("Here $\\otimes$ denotes the element-wise product.\n\n$$" + claim + "$$\n"
+            "And $$\\nabla_x (x \\otimes x)^T 1 = 3x$$\n")
+    rules, diagnostics = read_text(note, "parr.md")
+    assert [r.id for r in rules] == ["line-3", "line-4"] and diagnostics == []
+    done = gradcheck("check", claim, "--otimes", "hadamard", "--layout", "numerator")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = gradcheck("check", "\\nabla_x \\sum (x \\otimes x) = 3x", "--otimes", "hadamard")
+    assert done.returncode == 1, done.stdout + done.stderr  # 2x: still checked, not waved by

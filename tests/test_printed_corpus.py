@@ -17,7 +17,7 @@ from gradcheck.assumptions import DECLARABLE
 from gradcheck.model import Status
 
 CORPUS = Path(__file__).parent / "data" / "printed_claims.yaml"
-FIELDS = {"id", "printed", "source", "layout", "assume", "symbols", "expect", "note"}
+FIELDS = {"id", "printed", "source", "layout", "assume", "symbols", "expect", "note", "otimes"}
 REQUIRED = {"id", "printed", "source", "layout", "assume", "expect"}
 SHAPE = re.compile(r"scalar|vector\(\w+\)|matrix\(\w+, ?\w+\)")
 
@@ -49,6 +49,7 @@ def test_entry_structure(entry: dict[str, Any]) -> None:
     assert "\n" not in entry["printed"], "a claim is one line"
     assert entry["layout"] in ("denominator", "numerator")
     assert entry["expect"] in ("holds", "fails")
+    assert entry.get("otimes", "hadamard") in ("hadamard", "kronecker"), "what ⊗ means"
     if entry["expect"] == "fails":
         assert str(entry.get("note", "")).strip(), "an expected failure says why in its note"
     assume = entry["assume"]

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gradcheck.model import Layout, Options
+from gradcheck.notes.declarations import Otimes
 from gradcheck.report import Format
 
 from .exits import finish
@@ -55,6 +56,14 @@ def check(
             help="The variable of a claim written ∇ f = g, without a subscript.",
         ),
     ] = None,
+    otimes: Annotated[
+        Otimes | None,
+        typer.Option(
+            "--otimes",
+            help="What ⊗ (\\otimes) means in the claim: hadamard (read as ⊙) or kronecker "
+            "(not in the language). Without it ⊗ is refused as ambiguous.",
+        ),
+    ] = None,
 ) -> None:
     """Check one claim typed on the command line and show all its evidence.
 
@@ -86,6 +95,7 @@ def check(
         options=options,
         cache=not no_cache,
         wrt=wrt,
+        otimes=otimes.value if otimes else None,
     )
     finish(report, fmt, detail=True, output=output)
 

@@ -105,6 +105,8 @@ IGNORED_COMMANDS = {
     "Big",
     "bigg",
     "Bigg",
+    # sized delimiters: \bigl( … \bigr) are ( … )
+    *(size + side for size in ("big", "Big", "bigg", "Bigg") for side in ("l", "r", "m")),
     ",",
     ";",
     "!",

@@ -386,6 +386,15 @@ class Parser:
         if value == "frac":
             self.take()
             num, den = self.atom(), self.atom()
+            if "d" not in self.declared and _d_times(num) and _d_times(den):
+                # \frac{dx}{dx} inside a formula: a product d·x over d·x would be a silent
+                # misreading (of a derivative that is 1 here)
+                raise RuleError(
+                    "\\frac{d…}{d…} inside a formula is a derivative, which is read only at "
+                    "the start of a claim",
+                    tok.pos,
+                    "write its value (dx/dx is 1), or declare d as a symbol",
+                )
             return Call("div", (num, den), pos=tok.pos)
         if value == "∑" and self.at("_", 1):
             return self.index_sum()
@@ -625,6 +634,15 @@ def _dimension(arg: Num) -> int:
 def inner_product(left: Node, right: Node, pos: int) -> Node:
     """⟨a, b⟩ and dot(a, b): aᵀb, which typing makes tr(AᵀB) for matrices."""
     return Call("matmul", (Call("T", (left,), pos=pos), right), pos=pos, spelled=Spelling.INNER)
+
+
+def _d_times(node: Node) -> bool:
+    """Whether `node` reads as d times something, as dx does where d is no declared symbol."""
+    while isinstance(node, Call) and node.op in ("matmul", "mul", "scale") and node.args:
+        node = node.args[0]
+        if isinstance(node, Sym):
+            return node.name == "d"
+    return False
 
 
 def parse_expression(

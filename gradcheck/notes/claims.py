@@ -10,6 +10,7 @@ from ..catalog import rule_from_claim
 from ..errors import RuleError
 from ..model import Diagnostic, Position, Rule
 from .chains import links, members, strip_delimiters
+from .declarations import Otimes, label_end, prose_condition, with_otimes
 from .spans import clean
 
 CLAIM_FILE = "<claim>"
@@ -21,9 +22,33 @@ def claim_rules(
     assume: Mapping[str, Sequence[str]] | None = None,
     layout: str = "denominator",
     symbols: Mapping[str, str] | None = None,
+    otimes: Otimes | None = None,
 ) -> tuple[list[Rule], list[Diagnostic]]:
-    """The rules of one typed claim: one, or one per link of a chain."""
+    """The rules of one typed claim: one, or one per link of a chain. A leading label
+    (`\\text{Tanh}': \\quad`) is cut off; a trailing condition in prose,
+    `\\quad (A \\text{ invertible})`, is cut off and assumed. `otimes` is the reading of ⊗ the
+    user declares (the Hadamard product: read as ⊙; else ⊗ is refused, naming both)."""
+    try:
+        claim = with_otimes(claim, otimes)
+    except RuleError as err:
+        return [], [Diagnostic(Position(CLAIM_FILE, 1, 1 + err.offset), err.message, err.hint,
+                               "claim")]
     text, lead = strip_delimiters(claim)
+    label = label_end(text)  # `\\text{Tanh}': \\quad …`: a label, not a factor
+    text, lead = text[label:], lead + label
+    try:
+        condition = prose_condition(text)
+    except RuleError as err:
+        where = Position(CLAIM_FILE, 1, 1 + lead + err.offset)
+        return [], [Diagnostic(where, err.message, err.hint, "claim")]
+    if condition is not None:
+        cut, stated = condition
+        text = text[:cut]
+        widened = {name: list(kinds) for name, kinds in (assume or {}).items()}
+        for name, assumption in stated:
+            if assumption not in widened.setdefault(name, []):
+                widened[name].append(assumption)
+        assume = widened
     formula = clean(text, lead)
     if len(members(formula)) <= 2 and not any(
         m.text.lstrip().startswith(("\\nabla", "∇", "\\frac", "∂", "\\partial"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
+from ..errors import RuleError
 from ..model import SymbolDecl
 
 _WRAP = r"(?:\\(?:mathbf|boldsymbol|bm|vec|mathrm|mathit)\s*\{\s*)?"
@@ -166,3 +168,87 @@ def declared_assumptions(text: str) -> list[tuple[str, str]]:
 def conditions(text: str) -> list[tuple[str, str]]:
     """The (symbol, assumption) pairs `text` states as a condition ("when A is symmetric")."""
     return [(f.name, f.assumption) for f in assumptions(text) if f.conditional]
+
+
+# `… = (A^{-1})^\top \quad (A \text{ invertible})`: a condition in prose after the formula, in
+# brackets, inside the math. Read as a factor, (A) would silently multiply the claim.
+# (`W_{\text{old}}` is a subscript, not prose.)
+_TRAILING_PROSE = re.compile(
+    r"(?:\\q?quad|\\[ ,;:!]|\s)*\(\s*([^()]*(?<![_^{])(?<![_^]\{)\\(?:text|mbox|textrm)\s*"
+    r"\{[^()]*)\)[\s.,;]*$"
+)
+# `\text{Sigmoid}': \quad \frac{d}{dx}σ(x) = …`: a label before the formula, not a factor
+_LABEL = re.compile(r"^\s*\\(?:text|mathrm|textbf|mbox)\s*\{[^{}]*\}\s*'*\s*:\s*(?:\\q?quad\s*)?")
+
+
+def label_end(formula: str) -> int:
+    """Where a formula starts after a leading label (`\\text{Tanh}': \\quad`); 0 if none."""
+    found = _LABEL.match(formula)
+    return found.end() if found else 0
+_PROSE_COMMAND = re.compile(r"\\(?:text|mbox|textrm|mathbf|boldsymbol|mathrm)\s*\{([^{}]*)\}")
+_NAME_THEN_WORDS = re.compile(r"^([A-Za-z])\s+(?!is\b)([A-Za-z][A-Za-z -]*)$")
+
+
+def prose_condition(formula: str) -> tuple[int, list[tuple[str, str]]] | None:
+    """Where a trailing bracketed condition in prose starts in `formula`, and the (symbol,
+    assumption) pairs it states; None when the formula ends in no such brackets. Raises
+    RuleError when the words name no assumption gradcheck knows: never a silent guess."""
+    found = _TRAILING_PROSE.search(formula)
+    if found is None:
+        return None
+    words = _PROSE_COMMAND.sub(r" \1 ", found.group(1))
+    words = " ".join(re.sub(r"\\[A-Za-z]+|[{}$]", " ", words).split())
+    plain = _NAME_THEN_WORDS.match(words)
+    stated = assumptions(f"{plain.group(1)} is {plain.group(2)}" if plain else words)
+    if not stated:
+        raise RuleError(
+            f"a condition in prose that gradcheck cannot read: ({words})",
+            found.start(1),
+            "state it as an assumption, e.g. --assume A:invertible",
+        )
+    return found.start(), [(f.name, f.assumption) for f in stated]
+
+
+class Otimes(str, Enum):
+    """What ⊗ (\\otimes) stands for where a text says so: the Kronecker product in most texts,
+    the elementwise (Hadamard) product in some machine-learning texts (Parr & Howard)."""
+
+    KRONECKER = "kronecker"
+    HADAMARD = "hadamard"
+
+
+_ELEMENTWISE_WORDS = r"(?:element[- ]?wise|entry[- ]?wise|hadamard|逐元素|按元素)"
+_OTIMES = r"(?:\\otimes(?![A-Za-z])|⊗)"
+_OTIMES_HADAMARD = re.compile(
+    rf"{_OTIMES}[^.。\n]{{0,80}}?{_ELEMENTWISE_WORDS}|{_ELEMENTWISE_WORDS}[^.。\n]{{0,80}}?{_OTIMES}",
+    re.IGNORECASE,
+)
+_OTIMES_KRONECKER = re.compile(
+    rf"{_OTIMES}[^.。\n]{{0,80}}?kronecker|kronecker[^.。\n]{{0,80}}?{_OTIMES}", re.IGNORECASE
+)
+
+
+def otimes_declared(text: str) -> Otimes | None:
+    """The reading of ⊗ that a sentence of `text` declares ("⊗ denotes the element-wise
+    product", "the Kronecker product ⊗"); None when none does, or both are declared."""
+    hadamard = _OTIMES_HADAMARD.search(text) is not None
+    kronecker = _OTIMES_KRONECKER.search(text) is not None
+    if hadamard == kronecker:
+        return None
+    return Otimes.HADAMARD if hadamard else Otimes.KRONECKER
+
+
+def with_otimes(text: str, reading: Otimes | None) -> str:
+    """`text` with ⊗ read as declared: as ⊙ where it is the Hadamard product, written with as
+    many characters so that every column stays where it was. Undeclared, unchanged: the parser
+    refuses ⊗, naming both readings. Raises RuleError where ⊗ is the declared Kronecker
+    product, which the language does not have."""
+    if reading is Otimes.KRONECKER and (found := re.search(_OTIMES, text)) is not None:
+        raise RuleError(
+            "⊗ is the Kronecker product here, which gradcheck's language does not have",
+            found.start(),
+            "see rules/UNSUPPORTED.md",
+        )
+    if reading is not Otimes.HADAMARD:
+        return text
+    return re.sub(r"\\otimes(?![A-Za-z])", r"\\odot  ", text).replace("⊗", "⊙")

@@ -82,6 +82,7 @@ def read_text(
 _LINE_CHARS = 2_000  # of one line, searched for declarations
 _BLOCK_CHARS = 20_000  # of one item or paragraph, searched for declarations
 _WINDOW = 300  # characters before and after an alternative searched for its phrase
+_DECLARATION_CHARS = 200_000  # of a note, searched for what ⊗ means
 _FORMULA_CHARS = 5_000  # a formula longer than this is not read (limits.MAX_EXPRESSION_CHARS)
 
 
@@ -153,6 +154,8 @@ class _Reader:
         self.blocks: dict[tuple[int, int], _Declared] = {}
         self.before: dict[int, _Declared] = {}
         self.unread_count = 0
+        # what ⊗ means, where the note says so ("⊗ denotes the element-wise product")
+        self.otimes = declarations.otimes_declared(self.text[:_DECLARATION_CHARS])
 
     # ---- declarations
 
@@ -227,9 +230,19 @@ class _Reader:
             self.unread(formula[:80], RuleError(
                 f"the formula is longer than {_FORMULA_CHARS} characters"))
             return None
+        formula = formula[declarations.label_end(formula.text) :]
+        try:  # ⊗ as the note declares it (same length: every origin stays right)
+            formula = Clean(declarations.with_otimes(formula.text, self.otimes), formula.origin)
+            condition = declarations.prose_condition(formula.text)
+        except RuleError as err:
+            self.unread(formula, err)
+            return None
+        stated: list[tuple[str, str]] = []
+        if condition is not None:  # `… \quad (A \text{ invertible})`: prose, not a factor
+            formula, stated = formula[: condition[0]], condition[1]
         line = self.doc.line_of(formula.at(0))
         symbols, assume = self.declared(line, formula.text)
-        for name, assumption in self.after(span):
+        for name, assumption in [*self.after(span), *stated]:
             if assumption not in assume.setdefault(name, []):
                 assume[name].append(assumption)
         names = [s.name for s in symbols]
