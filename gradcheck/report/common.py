@@ -6,8 +6,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from gradcheck.model import Diagnostic, Kind, Matrix, Report, Rule, Status, Verdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Every outcome a verdict can show, in the order summaries list them.
 OUTCOMES = (
@@ -37,6 +41,13 @@ def all_diagnostics(report: Report) -> list[Diagnostic]:
         if not verdict.diagnostics and not verdict.readable and verdict.position:
             found.append(Diagnostic(verdict.position, verdict.message, rule_id=verdict.rule_id))
     return list(dict.fromkeys(found))
+
+
+def print_diagnostics(report: Report, err: Console) -> None:
+    """Every diagnostic of `report` on `err`, a line each: the reporters whose own output is
+    a file format (SARIF, JUnit, annotations, a patch) keep it free of them."""
+    for d in all_diagnostics(report):
+        err.print(str(d), markup=False, highlight=False, soft_wrap=True)
 
 
 _KIND_TEMPLATES = {

@@ -20,7 +20,7 @@ from rich.console import Console
 from gradcheck.model import Diagnostic, Report, Rule, Status, Verdict
 from gradcheck.report import table
 from gradcheck.report.ci import relative_path
-from gradcheck.report.common import all_diagnostics
+from gradcheck.report.common import print_diagnostics
 
 NOTE_TAG = "note"
 
@@ -113,8 +113,7 @@ def render(report: Report, out: Console, err: Console, *, detail: bool = False) 
     """The patches on `out` (nothing when there is nothing to fix); diagnostics to `err`."""
     for patch in patches(report):
         out.out(patch, highlight=False, end="" if patch.endswith("\n") else "\n")
-    for d in all_diagnostics(report):
-        err.print(str(d), markup=False, highlight=False, soft_wrap=True)
+    print_diagnostics(report, err)
 
 
 def render_rules(

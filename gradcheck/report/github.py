@@ -13,7 +13,7 @@ from gradcheck.model import Diagnostic, Position, Report, Rule
 from gradcheck.report import markdown, table
 from gradcheck.report.ci import Level, counterexample_text, explanation, in_a_file, level
 from gradcheck.report.ci import relative_path as _relative
-from gradcheck.report.common import all_diagnostics, count_outcomes
+from gradcheck.report.common import count_outcomes, print_diagnostics
 
 SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
@@ -80,8 +80,7 @@ def render(report: Report, out: Console, err: Console, *, detail: bool = False) 
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
             f.write(markdown.report_markdown(report) + "\n")
-    for d in all_diagnostics(report):
-        err.print(str(d), markup=False, highlight=False, soft_wrap=True)
+    print_diagnostics(report, err)
 
 
 def render_rules(

@@ -14,7 +14,7 @@ from rich.console import Console
 from gradcheck.model import Diagnostic, Report, Rule, Status, Verdict
 from gradcheck.report import table
 from gradcheck.report.ci import counterexample_text, explanation, in_a_file, relative_path
-from gradcheck.report.common import all_diagnostics
+from gradcheck.report.common import print_diagnostics
 
 SUITE = "gradcheck"
 # XML 1.0 cannot hold these (a control character in a typed claim would make the file
@@ -110,8 +110,7 @@ def report_to_junit(report: Report) -> str:
 def render(report: Report, out: Console, err: Console, *, detail: bool = False) -> None:
     """The JUnit XML on `out`; diagnostics to `err`."""
     out.out(report_to_junit(report), highlight=False)
-    for d in all_diagnostics(report):
-        err.print(str(d), markup=False, highlight=False, soft_wrap=True)
+    print_diagnostics(report, err)
 
 
 def render_rules(

@@ -14,7 +14,7 @@ from rich.console import Console
 from gradcheck.model import Diagnostic, Position, Report, Rule, Status, Verdict
 from gradcheck.report import table
 from gradcheck.report.ci import counterexample_text, explanation, in_a_file, relative_path
-from gradcheck.report.common import all_diagnostics
+from gradcheck.report.common import print_diagnostics
 from gradcheck.report.json_report import dumps
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -145,8 +145,7 @@ def report_to_sarif(report: Report) -> dict[str, Any]:
 def render(report: Report, out: Console, err: Console, *, detail: bool = False) -> None:
     """The SARIF log on `out`; diagnostics to `err`."""
     out.out(dumps(report_to_sarif(report)), highlight=False)
-    for d in all_diagnostics(report):
-        err.print(str(d), markup=False, highlight=False, soft_wrap=True)
+    print_diagnostics(report, err)
 
 
 def render_rules(
