@@ -31,3 +31,5 @@ MAX_LITERAL_EXPONENT = 300
 MAX_DIMENSION = 16
 # An integer power (matpow(A, k), A^k, x^k).
 MAX_POWER = 64
+# Members of one chain a = b = c (each further member is a rule checked on its own).
+MAX_CHAIN_MEMBERS = 16

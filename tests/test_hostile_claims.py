@@ -217,3 +217,37 @@ def test_the_time_limit_prints_nothing_on_stderr(capfd: pytest.CaptureFixture[st
     captured = capfd.readouterr()
     assert "Exception ignored" not in captured.err
     assert "SymbolicTimeout" not in captured.err
+
+
+@pytest.mark.parametrize("chain", [
+    "∇_x (xᵀx) " + "= 2x " * 20_000,
+    " = ".join(["\\nabla_x (x^T x)"] * 5_000),
+])
+def test_a_chain_of_thousands_of_members_is_refused_not_checked_member_by_member(
+    chain: str,
+) -> None:
+    """Each member of a = b = c is a rule of its own: 20,000 of them took three minutes."""
+    report = check_report(chain, options=QUICK)
+    (verdict,) = report.verdicts  # one ill-formed verdict, at the member past the limit
+    assert verdict.status is Status.ILL_FORMED
+    assert f"the limit is {limits.MAX_CHAIN_MEMBERS}" in verdict.message
+
+
+def test_a_chain_at_the_limit_is_checked() -> None:
+    chain = "∇_x (xᵀx) " + "= 2x " * (limits.MAX_CHAIN_MEMBERS - 1)
+    report = check_report(chain, options=QUICK)
+    assert len(report.verdicts) == limits.MAX_CHAIN_MEMBERS - 1
+    assert all(v.status is Status.HOLDS for v in report.verdicts)
+
+
+def test_a_condition_is_looked_for_in_the_tail_only() -> None:
+    """The trailing-condition pattern is quadratic in what it scans: 200,000 spaces took
+    seconds before only a formula's last characters were searched."""
+    import time
+
+    from gradcheck.notes.declarations import prose_condition
+
+    start = time.process_time()
+    assert prose_condition("x" + " " * 200_000 + "y") is None
+    assert prose_condition("x" * 100_000 + " \\quad (A \\text{ invertible})") is not None
+    assert time.process_time() - start < 5  # about 1 ms; seconds would be the quadratic scan

@@ -351,6 +351,12 @@ def test_math_without_a_derivative_is_ignored() -> None:
         "$\\nabla_x " + "= " * 200_000 + "$",
         "$$\\nabla_x (x^T x) = 2x" + "x" * 900_000,
         "$\\nabla_x (x \x00 x) = 2x$ \udcff",
+        # a long list of letters before each formula: the ∈ pattern was quadratic in it (25 s)
+        ("a, " * 660 + " $\\nabla_x (x^T x) = 2x$\n\n") * 300,
+        "a, " * 6_600 + " $$\\nabla_x (x^T A x) = 2Ax$$\n",
+        ("a, " * 60 + "\\in ") * 300 + " $$\\nabla_x (x^T A x) = 2Ax$$\n",
+        "$$\\nabla_x (x^T x) = 2x" + " " * 200_000 + "(A \\text{ symmetric})$$",
+        "$$\\nabla_x (x^T x) " + "= 2x " * 1_000 + "$$",
     ],
 )
 def test_hostile_notes_are_read_quickly(text: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import RuleError
+from ..limits import MAX_CHAIN_MEMBERS
 from ..model import Kind
 from .spans import Clean, clean
 
@@ -115,6 +116,12 @@ def links(formula: Clean, declared: Collection[str] = ()) -> list[Link]:
         )
     if len(parts) < 2:
         return []
+    if len(parts) > MAX_CHAIN_MEMBERS:  # each member is a rule to check: bounded work
+        raise RuleError(
+            f"a chain of {len(parts)} members; the limit is {MAX_CHAIN_MEMBERS}",
+            max(0, parts[MAX_CHAIN_MEMBERS].at(0) - formula.at(0)),
+            "split the chain into formulas of their own",
+        )
     if empty := next((p for p in parts if not p.text), None):
         raise RuleError("an empty side of '='", max(0, empty.at(0) - formula.at(0)),
                         "write derivative = formula")

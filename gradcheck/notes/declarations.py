@@ -118,10 +118,31 @@ def _names(text: str) -> list[str]:
     return re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", text))
 
 
+_ELEMENT_OF = re.compile(r"\\in(?![A-Za-z])|∈")
+_BEFORE_IN, _AFTER_IN = 120, 80  # characters around an ∈ that its names and its ℝ^{…} fill
+
+
+def _memberships(text: str) -> list[re.Match[str]]:
+    """`_IN`'s matches, each looked for around an ∈ only: over a whole block the pattern is
+    quadratic in a long list of letters and commas (`a, a, a, …`: seconds for 20,000
+    characters), around each ∈ it is bounded."""
+    found: list[re.Match[str]] = []
+    done = 0
+    for element_of in _ELEMENT_OF.finditer(text):
+        if element_of.start() < done:
+            continue
+        start = max(done, element_of.start() - _BEFORE_IN)
+        m = _IN.search(text, start, element_of.end() + _AFTER_IN)
+        if m is not None and m.start() <= element_of.start() < m.end():
+            found.append(m)
+            done = m.end()
+    return found
+
+
 def shapes(text: str) -> list[SymbolDecl]:
     """The shapes `text` declares, in order."""
     found: list[tuple[int, SymbolDecl]] = []
-    for m in _IN.finditer(text):
+    for m in _memberships(text):
         exponent = m.group(2) or m.group(3) or m.group(4)
         dims = _dims(exponent) if exponent else None
         if exponent and dims is None:
@@ -185,6 +206,7 @@ def label_end(formula: str) -> int:
     """Where a formula starts after a leading label (`\\text{Tanh}': \\quad`); 0 if none."""
     found = _LABEL.match(formula)
     return found.end() if found else 0
+_CONDITION_CHARS = 300  # at the end of a formula, searched for a condition in prose
 _PROSE_COMMAND = re.compile(r"\\(?:text|mbox|textrm|mathbf|boldsymbol|mathrm)\s*\{([^{}]*)\}")
 _NAME_THEN_WORDS = re.compile(r"^([A-Za-z])\s+(?!is\b)([A-Za-z][A-Za-z -]*)$")
 
@@ -193,7 +215,8 @@ def prose_condition(formula: str) -> tuple[int, list[tuple[str, str]]] | None:
     """Where a trailing bracketed condition in prose starts in `formula`, and the (symbol,
     assumption) pairs it states; None when the formula ends in no such brackets. Raises
     RuleError when the words name no assumption gradcheck knows: never a silent guess."""
-    found = _TRAILING_PROSE.search(formula)
+    tail = max(0, len(formula) - _CONDITION_CHARS)  # the regex is quadratic in what it scans
+    found = _TRAILING_PROSE.search(formula, tail)
     if found is None:
         return None
     words = _PROSE_COMMAND.sub(r" \1 ", found.group(1))
