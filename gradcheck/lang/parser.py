@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 from ..errors import RuleError
 from ..limits import MAX_DIMENSION, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES, MAX_POWER
@@ -14,6 +15,8 @@ from ..ops import OPS, PI
 from .ast import Call, Const, Dir, Node, Num, Spelling, Sym, symbols_in
 from .lexer import DIFFERENTIAL_D, Token, tokenize
 from .printer import number_text
+
+_T = TypeVar("_T")
 
 ATOM_OPS = {"(", "{", "‖", "|", "frac", "√", "∑", "⟨", "dot"}
 PRODUCT_OPS = {"*": "mul", "⊙": "mul", "@": "matmul", "·": "matmul", "×": "matmul", "/": "div"}
@@ -339,20 +342,19 @@ class Parser:
         """The size in `I_n`, `\\mathbf{1}_n`, `I_{3}`; () when none is written."""
         if not self.at("_"):
             return ()
+        return (self.subscript(_size_of, "close the size with }"),)
+
+    def subscript(self, read: Callable[[Token], _T], hint: str = "") -> _T:
+        """A subscript `_t` or `_{t}`, at its `_`: `read` of its one token, then the brace
+        closed (so that a wrong token is named before a missing brace)."""
         self.take()
         braced = self.at("{")
         if braced:
             self.take()
-        tok = self.take()
-        if tok.kind == "NAME":
-            size: str | int = tok.value
-        elif tok.kind == "NUM" and tok.number is not None and tok.number.denominator == 1:
-            size = _dimension(Num(tok.number, pos=tok.pos))
-        else:
-            raise RuleError("the size of I_n or 1_n must be a name or a whole number", tok.pos)
+        value = read(self.take())
         if braced:
-            self.expect("}", "close the size with }")
-        return (size,)
+            self.expect("}", hint)
+        return value
 
     def operator_atom(self, tok: Token) -> Node:
         value = tok.value
@@ -421,23 +423,7 @@ class Parser:
         self.expect(bar[0], f"close with {bar}")
         if bar == "|" and not self.at("_"):  # |x|_2, |X|_F: a norm, by its subscript
             return Call("abs", (inner,), pos=start.pos, spelled=Spelling.BARS)
-        op = "norm"
-        if self.at("_"):
-            self.take()
-            braced = self.at("{")
-            if braced:
-                self.take()
-            sub = self.take()
-            if sub.value == "F":
-                op = "fro"
-            elif sub.value != "2":
-                raise RuleError(
-                    f"unsupported norm ‖·‖_{sub.value}",
-                    sub.pos,
-                    "write ‖x‖ or ‖x‖_2 for the Euclidean norm, ‖X‖_F for Frobenius",
-                )
-            if braced:
-                self.expect("}")
+        op = self.subscript(_norm_named) if self.at("_") else "norm"
         return Call(op, (inner,), pos=start.pos)
 
     def function(self) -> Node:
@@ -634,6 +620,28 @@ def _dimension(arg: Num) -> int:
 def inner_product(left: Node, right: Node, pos: int) -> Node:
     """⟨a, b⟩ and dot(a, b): aᵀb, which typing makes tr(AᵀB) for matrices."""
     return Call("matmul", (Call("T", (left,), pos=pos), right), pos=pos, spelled=Spelling.INNER)
+
+
+def _size_of(tok: Token) -> str | int:
+    """The size a subscript gives I_n or 1_n: a name or a whole number."""
+    if tok.kind == "NAME":
+        return tok.value
+    if tok.kind == "NUM" and tok.number is not None and tok.number.denominator == 1:
+        return _dimension(Num(tok.number, pos=tok.pos))
+    raise RuleError("the size of I_n or 1_n must be a name or a whole number", tok.pos)
+
+
+def _norm_named(sub: Token) -> str:
+    """The op of a norm by its subscript: ‖X‖_F, ‖x‖_2."""
+    if sub.value == "F":
+        return "fro"
+    if sub.value != "2":
+        raise RuleError(
+            f"unsupported norm ‖·‖_{sub.value}",
+            sub.pos,
+            "write ‖x‖ or ‖x‖_2 for the Euclidean norm, ‖X‖_F for Frobenius",
+        )
+    return "norm"
 
 
 def _d_times(node: Node) -> bool:
