@@ -203,13 +203,13 @@ def true_derivative(
     sizes: dict[str, int],
     direction: Tensor,
     *,
-    forward: bool = True,
+    under_vmap: bool = False,
 ) -> Tensor:
     """The derivative the claim must equal, arranged as spec §3 says. At one sample, a first
     derivative of an f with at most BACKWARD_LIMIT entries is taken by torch.autograd, one
     backward pass an entry; otherwise by torch.func, in forward mode where `_forward_mode` says
-    so, unless `forward` is False (under vmap, where torch.autograd cannot run, and torch
-    2.13's vmap of jacfwd is wrong for det: `_batched_forward` is the vectorized form)."""
+    so. Neither `under_vmap`: torch.autograd cannot run there, and torch 2.13's vmap of jacfwd
+    is wrong for det (`_batched_forward` is the vectorized forward mode)."""
     x = values[problem.wrt]
 
     def f_of(xv: Tensor) -> Tensor:
@@ -218,11 +218,11 @@ def true_derivative(
     n = x.numel()
     if problem.kind is Kind.DIFFERENTIAL:
         return torch.func.jvp(f_of, (x,), (direction,))[1]
-    if forward and problem.kind in (Kind.GRADIENT, Kind.JACOBIAN):
+    if not under_vmap and problem.kind in (Kind.GRADIENT, Kind.JACOBIAN):
         jac = backward_jacobian(f_of, x)
         if jac is not None:
             return _arranged(problem, jac, n)
-    if forward and _forward_mode(problem, n):
+    if not under_vmap and _forward_mode(problem, n):
         try:
             return _arranged(problem, torch.func.jacfwd(f_of)(x), n)
         except (NotImplementedError, RuntimeError):
@@ -464,7 +464,7 @@ def _compare_vectorized(
 
     def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
         f_value = evaluate(problem.f, vals, sizes)
-        true = true_derivative(problem, vals, sizes, d, forward=False)
+        true = true_derivative(problem, vals, sizes, d, under_vmap=True)
         return f_value, true, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
 
     if forward:

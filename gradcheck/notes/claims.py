@@ -50,9 +50,10 @@ def claim_rules(
                 widened[name].append(assumption)
         assume = widened
     formula = clean(text, lead)
-    if len(members(formula)) <= 2 and not any(
+    parts = members(formula)
+    if len(parts) <= 2 and not any(
         m.text.lstrip().startswith(("\\nabla", "∇", "\\frac", "∂", "\\partial"))
-        for m in members(formula)[1:]
+        for m in parts[1:]
     ):  # a plain claim, read as it always was (positions shifted past a delimiter)
         rule, plain = rule_from_claim(text, assume=assume, layout=layout, symbols=symbols)
         if rule is not None and lead:
