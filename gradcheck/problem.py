@@ -34,6 +34,10 @@ class Parsed:
     claim_field: str  # the field the claim is in, for errors
     # the same claim with the xᵢ of an index sum as the columns of X (this one: the rows)
     columns: Parsed | None = None
+    # undeclared Greek names read as vectors: the variable, where the scalar reading of the
+    # letter convention gives shapes that do not agree (∇_θ ‖y − Xθ‖²)
+    vectors: frozenset[str] = frozenset()
+    layout: Layout | None = None  # the claim's own (D f is the Jacobian), over the rule's
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,12 @@ def _parse(rule: Rule, declared: set[str]) -> Parsed:
             err.field = "claim"
             raise
         by_columns = parsed.columns
-        columns = by_columns and Parsed(by_columns.kind, by_columns.f, wrt, by_columns.rhs, "claim")
-        return Parsed(parsed.kind, parsed.f, wrt, parsed.rhs, "claim", columns or None)
+        columns = by_columns and Parsed(
+            by_columns.kind, by_columns.f, wrt, by_columns.rhs, "claim", layout=parsed.layout
+        )
+        return Parsed(
+            parsed.kind, parsed.f, wrt, parsed.rhs, "claim", columns or None, layout=parsed.layout
+        )
     assert rule.f is not None and rule.kind is not None and rule.rhs is not None
     field = rule.kind.value
     try:
@@ -417,9 +425,32 @@ def compile_rule(rule: Rule) -> Problem:
     """Parse and type a rule; raises RuleError (with `field`) if it cannot be read or typed."""
     declared = {decl.name for decl in rule.symbols}
     parsed = _parse(rule, declared)
+    try:
+        return _typed_reading(rule, parsed)
+    except RuleError:
+        wrt = parsed.wrt
+        if wrt is None or wrt in declared or not _greek_lowercase(wrt):
+            raise
+        try:  # θ, β, μ as the variable: the vector the shapes ask for, if they agree then
+            return _typed_reading(rule, _with_vector(parsed, wrt))
+        except RuleError:
+            pass
+        raise
+
+
+def _typed_reading(rule: Rule, parsed: Parsed) -> Problem:
     if parsed.columns is None:
         return _type_problem(rule, parsed)
     return _rows_or_columns(rule, parsed, parsed.columns)
+
+
+def _greek_lowercase(name: str) -> bool:
+    return len(name) == 1 and "α" <= name <= "ω"
+
+
+def _with_vector(parsed: Parsed, name: str) -> Parsed:
+    columns = parsed.columns and _with_vector(parsed.columns, name)
+    return dataclasses.replace(parsed, vectors=parsed.vectors | {name}, columns=columns)
 
 
 def _rows_or_columns(rule: Rule, rows: Parsed, columns: Parsed) -> Problem:
@@ -451,8 +482,11 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
     assumptions. compile_rule and Problem.retarget share it, so both give the same Problem."""
     declared = {decl.name for decl in rule.symbols}
     kind, f, claim, field = parsed.kind, parsed.f, parsed.claim, parsed.claim_field
+    layout = parsed.layout or rule.layout
     env = declared_env(rule)
     _assumed_shapes(rule, env)
+    for name in parsed.vectors:
+        env.setdefault(name, Shape(Var(sized=True), 1))
     typer = Typer(Unifier(), env, unicode)
     wrt, reading = _wrt(kind, f, parsed.wrt, claim, env, field)
     used = list(dict.fromkeys(symbols_in(f) + symbols_in(claim) + [wrt]))
@@ -465,7 +499,7 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
         _declared_direction(typer, wrt, x_shape, declared, taken)
         _no_direction_in(f, wrt, f_field)
     _fix_dims(typer, [wrt] + [s for s in symbols_in(f) if s != wrt], taken)
-    kind, expected = _expected_or_raise(kind, rule.layout, f_shape, x_shape, typer, f, wrt, f_field)
+    kind, expected = _expected_or_raise(kind, layout, f_shape, x_shape, typer, f, wrt, f_field)
     names: dict[Var, str] = {}
     expected_text = typer.u.describe(expected, names)
     if isinstance(claim, Num) and claim.value == 0:
@@ -495,7 +529,7 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
     return Problem(
         rule_id=rule.id,
         kind=kind,
-        layout=rule.layout,
+        layout=layout,
         wrt=wrt,
         f=f_read,
         claim=claim_read,
@@ -505,7 +539,7 @@ def _type_problem(rule: Rule, parsed: Parsed) -> Problem:
         expected=(typer.u.name(expected.rows, names), typer.u.name(expected.cols, names)),
         claim_shape=(typer.u.name(claim_shape.rows, names), typer.u.name(claim_shape.cols, names)),
         shape_note=note,
-        display=display(kind, rule.layout, wrt, f, claim),
+        display=display(kind, layout, wrt, f, claim),
         source=rule,
         parsed=parsed,
         note=reading or _scalar_note(wrt, declared, env),

@@ -275,6 +275,33 @@ def test_declared_multi_letter_names(text: str, declared: list[str], expected: N
     assert P(text, declared) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("x̃", "x\u0303"),  # a letter and a combining tilde
+        ("ŵ", "w\u0302"),  # one precomposed character
+        ("\\hat{\\mathbf w}", "w\u0302"),
+        ("\\widetilde{\\mathbf{X}}", "X\u0303"),
+        ("\\bar x", "x\u0304"),
+        ("\\tilde{\\alpha}", "α\u0303"),
+        ("W_{\\text{old}}", "W_old"),
+        ("\\mathbf{W}_{\\text{old}}", "W_old"),
+        ("W_\\mathrm{new}", "W_new"),
+    ],
+)
+def test_accents_and_word_subscripts_make_names_of_their_own(text: str, name: str) -> None:
+    assert P(text) == s(name)
+    assert P(ascii_text(P(text))) == s(name)  # printed, it reads back as the same name
+
+
+def test_a_word_subscript_is_not_an_index_and_a_letter_one_is_refused() -> None:
+    assert P("W - W_{\\text{old}}") == c("sub", s("W"), s("W_old"))
+    with pytest.raises(RuleError, match="subscripts are not part"):
+        P("W_{ij}")
+    with pytest.raises(RuleError, match="one letter"):
+        P("\\hat{xy}")
+
+
 @pytest.mark.parametrize(("text", "name", "offset"),
                          [("W1", "W1", 0), ("A + W1 x", "W1", 4), ("b_2", "b_2", 0),
                           ("x_i", "x_i", 0), ("\\mathbf{W12}", "W12", 8)])

@@ -172,6 +172,20 @@ FORMS = {
         symbols={"X": "matrix(n, d)", "w": "vector(d)"},
     ),
     "index-sum-entries": Form(r"\nabla_x \sum_i \exp(x_i) = RHS", "sum(exp(x))", r"\exp(x)", "x"),
+    # X written nowhere and declared nowhere: its rows and its columns are one claim (X and Xᵀ
+    # swapped), read as its rows; Σᵢ cᵢ xᵢ is then Xᵀc
+    "index-sum-undeclared-rows": Form(
+        r"\nabla_w \sum_i (y_i - w^T x_i)^2 = RHS",
+        "sum((y - X @ w) ** 2)",
+        r"-2\sum_i (y_i - w^T x_i) x_i",
+        r"2\sum_i (y_i - w^T x_i) x_i",
+    ),
+    "index-sum-data-superscript": Form(
+        r"\nabla_\theta \sum_n (y^{(n)} - \theta^T x^{(n)})^2 = RHS",
+        "sum((y - X @ θ) ** 2)",
+        r"-2\sum_n (y^{(n)} - \theta^T x^{(n)}) x^{(n)}",
+        r"2\sum_n (y^{(n)} - \theta^T x^{(n)}) x^{(n)}",
+    ),
     # ----- differentials with an upright d -----
     "mathrm-d-det": Form(
         r"\mathrm{d}|\mathbf{X}| = RHS",
@@ -234,6 +248,40 @@ FORMS = {
         r"\sigma(a^T x) a",
     ),
     "sigma-wrt": Form(r"\nabla_\sigma \sigma^2 = RHS", "σ^2", r"2\sigma", r"\sigma"),
+    # by the variance σ²: the square is the variable, σ⁴ its square
+    "by-sigma-squared": Form(
+        r"\frac{\partial}{\partial \sigma^2} \left(\log \sigma^2 + \frac{a}{\sigma^2}\right) = RHS",
+        "log(σ²) + a / σ²",
+        r"\frac{1}{\sigma^2} - \frac{a}{\sigma^4}",
+        r"\frac{1}{\sigma^2} - \frac{a}{\sigma^2}",
+        symbols={"a": "scalar"},
+    ),
+    "sigma-squared-variance-term": Form(
+        r"\nabla_w \frac{w^T w}{2\sigma^2} = RHS", "w.T @ w / (2 σ ** 2)",
+        r"\frac{w}{\sigma^2}", r"\frac{w}{2\sigma^2}",
+    ),
+    # ----- names the letter convention does not give -----
+    "greek-variable-as-vector": Form(
+        r"\nabla_\theta (y - X\theta)^T (y - X\theta) = RHS",
+        "(y - X @ θ).T @ (y - X @ θ)",
+        r"-2X^T(y - X\theta)",
+        r"-2X^T y",
+    ),
+    "accented-names": Form(
+        r"\nabla_w w^T \widetilde{\mathbf{X}}^T \tilde{X} w + \hat{w}^T w = RHS",
+        "w.T @ X̃.T @ X̃ @ w + ŵ.T @ w",
+        r"2\tilde{X}^T \widetilde{X} w + \hat{\mathbf{w}}",
+        r"\tilde{X}^T \tilde{X} w + \hat{w}",
+    ),
+    "text-subscript-name": Form(
+        r"\nabla_W \|W - W_{\text{old}}\|_F^2 = RHS",
+        r"fro(W - W_{\text{old}}) ** 2",
+        r"2(W - \mathbf{W}_{\text{old}})",
+        r"W - W_{\text{old}}",
+    ),
+    "D-operator": Form(
+        r"D(x^T A x) = RHS", "x.T @ A @ x", r"x^T(A + A^T)", r"(A + A^T) x", wrt="x"
+    ),
     "sigma-declared": Form(
         r"\nabla_x \sigma^2 x^T x = RHS",
         "σ ** 2 @ x.T @ x",
@@ -336,10 +384,16 @@ REFUSED: dict[str, tuple] = {
         r"\frac{d}{dx}(xax) = \frac{dx}{dx}ax + xa\frac{dx}{dx}",
         ["read only at the start", "dx/dx is 1"], {"x": "scalar", "a": "scalar"},
     ),
+    # X written in the claim: its rows or its columns are two claims about it
     "index-sum-rows-or-columns": (
-        r"\nabla_w \sum_i y_i \log\sigma(\mathbf{w}^\top\mathbf{x}_i) = 0",
+        r"\nabla_w \sum_i y_i \log\sigma(\mathbf{w}^\top\mathbf{x}_i) = X^T y",
         ["rows or its columns", "declare the shapes"],
     ),
+    "index-sum-row-added": (r"\nabla_w \sum_i (w^T x_i + x_i) = w", ["row of a matrix"]),
+    "by-sigma-squared-bare-sigma": (
+        r"\frac{\partial}{\partial \sigma^2} \sigma = 1", ["even power"]
+    ),
+    "accent-on-a-word": (r"\nabla_x \hat{ab}^T x = 1", ["one letter"]),
     "index-sum-without-index": (r"\nabla_x \sum_i a^T x = a", ["no term indexed"]),
     "index-sum-of-a-norm": (r"\nabla_w \sum_i \|w - x_i\| = w", ["not read entry by entry"]),
     "index-sum-bare-row": (

@@ -147,6 +147,24 @@ PROSE_WRAPPERS = {"text", "textrm", "textit", "mbox"}
 # A d written as an operator (\mathrm{d}\mathbf{X}, \mathop{d}X, d\mathbf{X}): with the
 # symbol after it, a direction dX although the two are not written side by side.
 DIFFERENTIAL_D = "differential d"
+# Accents that make a name of their own (\tilde{X} is not X): the combining mark each adds.
+DECORATIONS = {
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "bar": "\u0304",
+    "overline": "\u0304",
+}
+DECORATION_MARKS = frozenset(DECORATIONS.values())
+# A subscript that is a word in text style labels a name (W_{\text{old}} is W_old), where a
+# letter subscript indexes it.
+LABEL_SUBSCRIPT = re.compile(
+    r"_\s*(?:\{\s*)?\\(?:text|mathrm|textrm|rm)\s*\{\s*([A-Za-z]{2,})\s*\}(?:\s*\})?"
+)
+# A superscript index in parentheses, x^{(n)}: the n-th data point (not a power), when n is
+# the index of a sum around it.
+DATA_INDEX = re.compile(r"\^\s*\{\s*\(\s*([A-Za-z])\s*\)\s*\}")
 # Written for the vector of ones: 𝟏 (bold one) and 𝟙 (double-struck one).
 ONES_CHARACTERS = {"𝟏", "𝟙"}
 
@@ -277,6 +295,10 @@ class Lexer:
             return i + 1
         if is_letter(ch):
             return self._letters(text, i, stop)
+        accented = unicodedata.normalize("NFD", ch)
+        if len(accented) == 2 and is_letter(accented[0]) and accented[1] in DECORATION_MARKS:
+            self.tokens.append(Token("NAME", accented, i))  # ŵ, typed as one character
+            return i + 1
         raise RuleError(f"unexpected character {ch!r}", i, "see the language table in the README")
 
     def _superscript_minus(self, text: str, i: int) -> int:
@@ -301,6 +323,8 @@ class Lexer:
         if name in GREEK_COMMANDS:
             self._letters(GREEK_COMMANDS[name], 0, 1, offset=i)
             return end
+        if name in DECORATIONS:
+            return self._decorated(text, name, i, end, stop)
         if name in COMMAND_TOKENS:
             kind, value = COMMAND_TOKENS[name]
             self.tokens.append(Token(kind, value, i))
@@ -308,6 +332,27 @@ class Lexer:
         raise RuleError(
             f"unknown LaTeX command \\{name}", i, "see the language table in the README"
         )
+
+    def _decorated(self, text: str, name: str, i: int, end: int, stop: int) -> int:
+        """`\\tilde{X}`, `\\hat{\\mathbf{w}}`, `\\bar x`: one name, the letter with its accent."""
+        while end < stop and text[end].isspace():
+            end += 1
+        if end < stop and text[end] == "{":
+            close = _matching_brace(text, end, stop)
+            if close < 0:
+                raise RuleError(f"\\{name}{{ is not closed", end, "add the closing }")
+            inner, after = _unwrapped(text[end + 1 : close]), close + 1
+        else:
+            inner, after = text[end : end + 1], end + 1
+        letter = GREEK_COMMANDS.get(inner.lstrip("\\"), inner) if inner.startswith("\\") else inner
+        if len(letter) != 1 or not is_letter(letter):
+            raise RuleError(
+                f"\\{name} of {inner[:20]!r}: an accent is read on one letter only",
+                i,
+                f"write \\{name}{{X}}, or name the quantity with one letter",
+            )
+        self.tokens.append(Token("NAME", letter + DECORATIONS[name], i))
+        return after
 
     def _wrapper(self, text: str, name: str, i: int, end: int, stop: int) -> int:
         """`\\mathbf{x}`, `\\operatorname{tr}`: the content counts as if typed bare."""
@@ -335,6 +380,10 @@ class Lexer:
         if name in NAME_WRAPPERS and word in FUNCTION_WORDS:
             self.tokens.append(Token("FUNC", FUNCTION_WORDS[word], i, spelled=word))
             return close + 1
+        label = LABEL_SUBSCRIPT.match(text, close + 1, stop)
+        if label and len(word) == 1 and is_letter(word):  # \mathbf{W}_{\text{old}}
+            self.tokens.append(Token("NAME", f"{word}_{label.group(1)}", i))
+            return label.end()
         if name in PROSE_WRAPPERS and _is_prose(word, self.names):
             return close + 1  # `\text{ for all }`: words for the reader
         if name == "operatorname":
@@ -377,9 +426,22 @@ class Lexer:
             ):
                 return self._word(word, pos, i)
         j = i + 1
+        if text[j : j + 1] in DECORATION_MARKS:  # x̃ typed as x and a combining tilde
+            self.tokens.append(Token("NAME", text[i : j + 1], pos))
+            return j + 1
+        label = LABEL_SUBSCRIPT.match(text, j, stop)
+        if label:
+            self.tokens.append(Token("NAME", f"{text[i]}_{label.group(1)}", pos))
+            return label.end()
         if text[i] == "I" and "I" not in self.names and text[j : j + 1] == "_":
             self.tokens.append(Token("NAME", "I", pos))  # I_n: the parser reads its size
             return j
+        data = DATA_INDEX.match(text, j, stop)
+        if data and data.group(1) in self.indices:  # x^{(n)}: the n-th data point, as x_n
+            self.tokens.append(Token("NAME", text[i], pos))
+            self.tokens.append(Token("OP", "_", j))
+            self.tokens.append(Token("NAME", data.group(1), data.start(1)))
+            return data.end()
         if text[j : j + 1] == "_" and _subscript(text, j + 1, stop) in self.indices:
             self.tokens.append(Token("NAME", text[i], pos))  # y_i: the parser reads the index
             return j
@@ -435,6 +497,19 @@ def _subscript(text: str, j: int, stop: int) -> str:
     """The one letter of a subscript at `j` (`i` or `{i}`), or ""."""
     match = re.compile(r"\{\s*([A-Za-z])\s*\}|([A-Za-z])(?![A-Za-z0-9_])").match(text, j, stop)
     return (match.group(1) or match.group(2)) if match else ""
+
+
+def _unwrapped(inner: str) -> str:
+    """The content of `\\mathbf{x}`-like wrappers, as far as they nest (for an accent's letter)."""
+    inner = inner.strip()
+    match = re.fullmatch(r"\\([A-Za-z]+)\s*\{(.*)\}", inner, re.DOTALL)
+    while match and match.group(1) in WRAPPER_COMMANDS:
+        inner = match.group(2).strip()
+        match = re.fullmatch(r"\\([A-Za-z]+)\s*\{(.*)\}", inner, re.DOTALL)
+    match = re.fullmatch(r"\\([A-Za-z]+)\s+([A-Za-z])", inner)  # \mathbf x
+    if match and match.group(1) in WRAPPER_COMMANDS:
+        return match.group(2)
+    return inner
 
 
 def _opens(text: str, j: int, stop: int) -> bool:

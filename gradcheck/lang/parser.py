@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from ..errors import RuleError
 from ..limits import MAX_DIMENSION, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NODES, MAX_POWER
-from ..model import Kind
+from ..model import Kind, Layout
 from ..ops import OPS, PI
 from .ast import Call, Const, Dir, Node, Num, Spelling, Sym, symbols_in
 from .lexer import DIFFERENTIAL_D, Token, tokenize
@@ -31,6 +31,21 @@ class Entry(Node):
 
 
 @dataclass(frozen=True)
+class RowEntry(Node):
+    """xᵢ as a factor of a sum's term, where another xᵢ of the sum is a row of X (a column
+    with `columns`): Σᵢ cᵢ xᵢ is then Xᵀc."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Summed(Node):
+    """A sum over i already taken: Σᵢ cᵢ xᵢ read as Xᵀc, a vector."""
+
+    node: Node
+
+
+@dataclass(frozen=True)
 class ParsedClaim:
     """A one-line claim: `kind` is GRADIENT (gradient or Jacobian), HESSIAN or DIFFERENTIAL."""
 
@@ -43,6 +58,7 @@ class ParsedClaim:
     # the claim with the xᵢ of an index sum read as the columns of X, where the first reading
     # took them as its rows: typing keeps the one reading whose shapes agree
     columns: ParsedClaim | None = None
+    layout: Layout | None = None  # D(f), the Jacobian whatever the rule's layout
 
 
 class Parser:
@@ -64,6 +80,7 @@ class Parser:
         self.indices: list[str] = []  # of the sums over an index being read
         self.columns = False  # xᵢ of a declared X: its columns (else its rows)
         self.rows_or_columns = False  # set when some xᵢ was read as a row of X
+        self.entry_matrices: set[str] = set()  # the X of every xᵢ read as its row
         self.closers: list[str] = []
         self.depth = 0  # open nestings: bounded so that no input exhausts the stack
 
@@ -280,9 +297,22 @@ class Parser:
         self.indices.pop()
         reading = IndexSum(self.declared, self.columns)
         vector = reading.vector(body)
+        if reading.rows & reading.plain:  # (yᵢ − wᵀxᵢ) xᵢ: every xᵢ of the sum is a row
+            reading = IndexSum(self.declared, self.columns, rows=reading.rows)
+            vector = reading.vector(body)
         self.rows_or_columns = self.rows_or_columns or reading.matrix_entries
+        self.entry_matrices |= {name.upper() for name in reading.rows}
         if vector is None:
             raise RuleError(f"the sum over {index.value} has no term indexed by it", start.pos)
+        if isinstance(vector, Summed):
+            return vector.node
+        if isinstance(vector, RowEntry):
+            raise RuleError(
+                f"Σ {vector.name}_{index.value} alone, of the rows of {vector.name.upper()}, "
+                "is not read",
+                start.pos,
+                "write the sum with vectors and matrices",
+            )
         return Call("sum", (vector,), pos=start.pos)
 
     def closes(self, tok: Token) -> bool:
@@ -431,7 +461,7 @@ class Parser:
             return self.index_sum()
         tok = self.take()
         if tok.spelled == SIGMA:
-            if SIGMA in self.variables:
+            if SIGMA in self.variables or self.variance_follows():
                 return Sym(SIGMA, pos=tok.pos)
             if not self.starts_atom(self.peek()):  # σ(z), σ z: applied, the sigmoid
                 raise RuleError(
@@ -443,6 +473,18 @@ class Parser:
         power = self.function_power()
         node = self.applied(tok)
         return node if power is None else Call("pow", (node, power), pos=tok.pos)
+
+    def variance_follows(self) -> bool:
+        """After σ: a power with nothing applied to it (σ², `2\\sigma^2 +`), the variance: the
+        sigmoid is only ever applied, σ²(z)."""
+        ahead = 0
+        if self.at("sup"):
+            ahead = 1
+        elif self.at("^") and self.peek(1).kind == "NUM":
+            ahead = 2
+        elif self.at("^") and self.at("(", 1) and self.peek(2).kind == "NUM" and self.at(")", 3):
+            ahead = 4
+        return ahead > 0 and not self.starts_atom(self.peek(ahead))
 
     def function_power(self) -> Num | None:
         """The k of `\\tanh^2(x)`, `sin² x`: the function's value to the power k."""
@@ -524,10 +566,14 @@ class IndexSum:
     elementwise functions of such terms apply entry by entry. Anything else is refused: no
     reading is guessed."""
 
-    def __init__(self, declared: Collection[str], columns: bool) -> None:
+    def __init__(
+        self, declared: Collection[str], columns: bool, rows: Collection[str] = ()
+    ) -> None:
         self.declared = set(declared)
         self.columns = columns
         self.matrix_entries = False
+        self.rows: set[str] = set(rows)  # xᵢ that are rows of X (in an inner product)
+        self.plain: set[str] = set()  # yᵢ read as entries of a vector y
 
     def vector(self, node: Node) -> Node | None:
         """The vector of the body's values over i; None when the body has no index."""
@@ -539,6 +585,9 @@ class IndexSum:
                     node.pos,
                     f"write the sum with {node.name.upper()}: Σᵢ yᵢ wᵀxᵢ is yᵀXw",
                 )
+            if node.name in self.rows:
+                return RowEntry(node.name, pos=node.pos)
+            self.plain.add(node.name)
             return Sym(node.name, pos=node.pos)
         if not isinstance(node, Call):
             return None
@@ -568,6 +617,7 @@ class IndexSum:
                 if vector is None or self.vector(vector) is not None:
                     continue
                 self.matrix_entries = True
+                self.rows.add(entry.name)
                 matrix: Node = Sym(entry.name.upper(), pos=entry.pos)
                 if self.columns:
                     matrix = Call("T", (matrix,), pos=entry.pos)
@@ -580,6 +630,8 @@ class IndexSum:
         args = [
             part if part is not None else arg for part, arg in zip(parts, node.args, strict=True)
         ]
+        if any(isinstance(part, (RowEntry, Summed)) for part in parts):
+            return self.rows_combined(node, parts)
         if op == "T" or (op in ("sup", "pow") and parts[1] is None):
             return args[0] if op == "T" else Call("pow", tuple(args), pos=node.pos)
         if op in ("add", "sub", "div"):
@@ -594,6 +646,26 @@ class IndexSum:
             return Call(op, tuple(args), pos=node.pos)
         raise RuleError(
             f"{op} of a term indexed by the sum is not read entry by entry",
+            node.pos,
+            "write the sum with vectors and matrices",
+        )
+
+
+    def rows_combined(self, node: Call, parts: list[Node | None]) -> Node:
+        """cᵢ xᵢ, xᵢ a row of X: the sum Σᵢ cᵢ xᵢ = Xᵀc (Xc with `columns`). Nothing else is
+        read of a row: an outer product xᵢxᵢᵀ, a sum of such terms."""
+        if node.op in ("mul", "matmul", "scale") and len(parts) == 2:
+            row, other = (parts[1], parts[0]) if isinstance(parts[1], RowEntry) else parts
+            if isinstance(row, RowEntry) and other is not None and not isinstance(
+                other, (RowEntry, Summed)
+            ):
+                matrix: Node = Sym(row.name.upper(), pos=row.pos)
+                if not self.columns:
+                    matrix = Call("T", (matrix,), pos=row.pos)
+                return Summed(Call("matmul", (matrix, other), pos=node.pos), pos=node.pos)
+        raise RuleError(
+            f"{node.op} of a row of a matrix inside a sum is not read: only cᵢ xᵢ (Xᵀc) and "
+            "inner products wᵀxᵢ (Xw)",
             node.pos,
             "write the sum with vectors and matrices",
         )
@@ -673,7 +745,10 @@ def parse_claim(
     variables = set(variables) | _sigma_varies(tokens)
     parser = Parser(tokens, declared, variables=variables)
     claim = _claim(parser)
-    if parser.rows_or_columns:  # xᵢ of X: its rows, or its columns; typing decides
+    named = set(declared) | {tok.value for tok in tokens if tok.kind == "NAME"}
+    # xᵢ of X: its rows, or its columns; typing decides. When X is neither written nor
+    # declared, the two readings are one claim with X and Xᵀ swapped: the rows are taken.
+    if parser.rows_or_columns and parser.entry_matrices & named:
         by_columns = Parser(tokens, declared, variables=variables)
         by_columns.columns = True
         claim = dataclasses.replace(claim, columns=_claim(by_columns))
@@ -756,6 +831,10 @@ def _claim(parser: Parser) -> ParsedClaim:
         tok.kind == "NAME" and tok.value == "d" and "d" not in parser.declared and _opens_f(parser)
     ):
         return _partial_or_differential(parser)
+    if tok.kind == "NAME" and tok.value == "D" and "D" not in parser.declared and parser.at("(", 1):
+        parser.take()  # D(f): the derivative operator (the Jacobian), by f's variable as ∇ f
+        claim = _rhs(parser, Kind.GRADIENT, parser.power(), None, 0)
+        return dataclasses.replace(claim, layout=Layout.NUMERATOR)
     raise RuleError(
         "a claim starts with ∇_x, ∂(f)/∂x, \\frac{\\partial f}{\\partial x}, "
         "\\frac{d}{dx}, ∇²_x or d(f)",
@@ -859,6 +938,11 @@ def _fraction(parser: Parser) -> ParsedClaim:
     wrt = _wrt_name(parser)
     if wrt.value == SIGMA:
         parser.variables.add(SIGMA)
+    if not hessian and _is_two(parser):  # \frac{∂}{∂σ^2}: by the square, a variable itself
+        parser.expect("}")
+        leibniz = f is not None
+        f = parser.expression() if f is None else f
+        return _by_square(_rhs(parser, Kind.GRADIENT, f, wrt.value, wrt.pos, leibniz))
     if hessian and not _is_two(parser):
         _mark(parser)
         _wrt_name(parser)
@@ -871,6 +955,35 @@ def _fraction(parser: Parser) -> ParsedClaim:
     f = parser.expression() if f is None else f
     kind = Kind.HESSIAN if hessian else Kind.GRADIENT
     return _rhs(parser, kind, f, wrt.value, wrt.pos, leibniz)
+
+
+def _by_square(claim: ParsedClaim) -> ParsedClaim:
+    """A derivative by σ² (the variance): σ², σ⁴, … are powers of one variable named σ²; σ
+    itself may not appear elsewhere, where it would be the square root of that variable."""
+    assert claim.wrt is not None
+    name, square = claim.wrt, f"{claim.wrt}²"
+
+    def read(node: Node) -> Node:
+        if isinstance(node, Call) and node.op in ("pow", "sup"):
+            base, power = node.args
+            even = isinstance(power, Num) and power.value % 2 == 0 and power.value != 0
+            if isinstance(base, Sym) and base.name == name and isinstance(power, Num) and even:
+                half = power.value / 2
+                variable = Sym(square, pos=base.pos)
+                return variable if half == 1 else dataclasses.replace(
+                    node, args=(variable, Num(half, pos=power.pos))
+                )
+        if isinstance(node, Sym) and node.name == name:
+            raise RuleError(
+                f"{name} outside an even power, where the derivative is by {name}²",
+                node.pos,
+                f"write {name} only squared ({name}², {name}⁴) in a derivative by {name}²",
+            )
+        if isinstance(node, Call):
+            return dataclasses.replace(node, args=tuple(read(arg) for arg in node.args))
+        return node
+
+    return dataclasses.replace(claim, f=read(claim.f), rhs=read(claim.rhs), wrt=square)
 
 
 def _partial_or_differential(parser: Parser) -> ParsedClaim:

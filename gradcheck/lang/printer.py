@@ -95,7 +95,7 @@ class Printer:
 
     def text(self, node: Node) -> str:
         if isinstance(node, Sym):
-            return node.name
+            return self.name(node.name)
         if isinstance(node, Num):
             return number_text(node.value)
         if isinstance(node, Dir):
@@ -105,6 +105,15 @@ class Printer:
         assert isinstance(node, Call)
         method = getattr(self, f"op_{node.op}", None)
         return method(node) if method else self.function(node)
+
+    def name(self, name: str) -> str:
+        """A symbol's name; W_old (read from W_{\\text{old}}) printed so that it reads back."""
+        letter, label = name.split("_", 1) if "_" in name else (name, "")
+        if len(letter) == 1 and len(label) >= 2 and label.isascii() and label.isalpha() and (
+            self.style != "unicode"
+        ):
+            return rf"{letter}_{{\text{{{label}}}}}"
+        return name
 
     def constant(self, node: Const) -> str:
         if node.name == PI:
