@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, setti
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, walk
+from .lang.ast import Call, Const, Dir, Node, Num, Sym, const_dims, symbols_in, walk
 from .model import Counterexample, Kind, Layout, NumericEvidence, Options
 from .ops import OPS, PI
 from .problem import Problem
@@ -110,26 +110,22 @@ def evaluate(
     sizes: dict[str, int],
     directions: dict[str, Tensor] | None = None,
     largest: list[Tensor] | None = None,
+    constants: Mapping[Node, Tensor] | None = None,
 ) -> Tensor:
     """The value of `node` as a 2-D float64 tensor; `largest`, if given, collects the largest
-    magnitude of every intermediate result (the scale of the rounding errors)."""
+    magnitude of every intermediate result (the scale of the rounding errors); `constants`
+    gives the value of some nodes (`_dual_jvp`'s constants and stopped gradients)."""
+    if constants is not None and node in constants:
+        return constants[node]
     if isinstance(node, Sym):
         return values[node.name]
-    if isinstance(node, Num):
-        return torch.tensor([[float(node.value)]], dtype=torch.float64)
     if isinstance(node, Dir):
         assert directions is not None
         return directions[node.name]
-    if isinstance(node, Const) and node.name == PI:
-        return torch.tensor([[math.pi]], dtype=torch.float64)
-    if isinstance(node, Const):
-        rows, cols = (d if isinstance(d, int) else sizes[d] for d in const_dims(node))
-        if node.name == "I":
-            return torch.eye(rows, cols, dtype=torch.float64)
-        fill = torch.ones if node.name == "ones" else torch.zeros
-        return fill(rows, cols, dtype=torch.float64)
+    if isinstance(node, (Num, Const)):
+        return constant(node, sizes)
     assert isinstance(node, Call)
-    args = [evaluate(a, values, sizes, directions, largest) for a in node.args]
+    args = [evaluate(a, values, sizes, directions, largest, constants) for a in node.args]
     row = OPS[node.op]
     if row.elementwise:
         result = ELEMENTWISE[row.name](args[0])
@@ -140,6 +136,48 @@ def evaluate(
     if largest is not None and result.numel():
         largest.append(result.detach().abs().max())
     return result
+
+
+def constant(node: Num | Const, sizes: dict[str, int]) -> Tensor:
+    """A number or a constant matrix (π, I, ones, zeros) as a 2-D float64 tensor."""
+    if isinstance(node, Num):
+        return torch.tensor([[float(node.value)]], dtype=torch.float64)
+    if node.name == PI:
+        return torch.tensor([[math.pi]], dtype=torch.float64)
+    rows, cols = (d if isinstance(d, int) else sizes[d] for d in const_dims(node))
+    if node.name == "I":
+        return torch.eye(rows, cols, dtype=torch.float64)
+    fill = torch.ones if node.name == "ones" else torch.zeros
+    return fill(rows, cols, dtype=torch.float64)
+
+
+def _dual_jvp(
+    node: Node, values: dict[str, Tensor], wrt: str, sizes: dict[str, int], tangent: Tensor
+) -> tuple[Tensor, Tensor]:
+    """node's value and its derivative along `tangent` (in wrt), by torch.func.jvp with every
+    input of node a dual number: the other symbols, the constants and the stopped gradients
+    (sg(…), computed first) too, with tangent 0. A product of a dual and a plain tensor takes
+    a path in torch 2.13 (the zero tangent's shape is worked out by a Python meta kernel) that
+    imports torch._dynamo, 1 s a process."""
+    others = [name for name in symbols_in(node) if name != wrt]
+    fixed: dict[Node, Tensor] = {}
+    for n in walk(node):
+        if isinstance(n, (Num, Const)):
+            fixed[n] = constant(n, sizes)
+        elif isinstance(n, Call) and n.op == "detach" and n not in fixed:
+            with torch.no_grad():
+                fixed[n] = evaluate(n.args[0], values, sizes)
+    keys = list(fixed)
+
+    def of(xv: Tensor, *rest: Tensor) -> Tensor:
+        bound = dict(zip(others, rest[: len(others)], strict=True))
+        table = dict(zip(keys, rest[len(others) :], strict=True))
+        return evaluate(node, {**bound, wrt: xv}, sizes, constants=table)
+
+    primals = (values[wrt], *(values[name] for name in others), *fixed.values())
+    tangents = (tangent, *(torch.zeros_like(p) for p in primals[1:]))
+    value, derivative = torch.func.jvp(of, primals, tangents)[:2]
+    return value, derivative
 
 
 # A matrix that is inverted (or whose determinant is logged or divided by) with a condition
@@ -206,10 +244,11 @@ def true_derivative(
     under_vmap: bool = False,
 ) -> Tensor:
     """The derivative the claim must equal, arranged as spec §3 says. At one sample, a first
-    derivative of an f with at most BACKWARD_LIMIT entries is taken by torch.autograd, one
-    backward pass an entry; otherwise by torch.func, in forward mode where `_forward_mode` says
-    so. Neither `under_vmap`: torch.autograd cannot run there, and torch 2.13's vmap of jacfwd
-    is wrong for det (`_batched_forward` is the vectorized forward mode)."""
+    derivative of an f with at most BACKWARD_LIMIT entries, and a Hessian, are taken by
+    torch.autograd (one backward pass an entry); otherwise by torch.func, in forward mode
+    (`_dual_jvp`) where `_forward_mode` says so. Not `under_vmap`: torch.autograd cannot run
+    there, and torch 2.13's vmap of jacfwd is wrong for det (`_batched_forward` is the
+    vectorized forward mode)."""
     x = values[problem.wrt]
 
     def f_of(xv: Tensor) -> Tensor:
@@ -217,16 +256,23 @@ def true_derivative(
 
     n = x.numel()
     if problem.kind is Kind.DIFFERENTIAL:
-        return torch.func.jvp(f_of, (x,), (direction,))[1]
+        return _dual_jvp(problem.f, values, problem.wrt, sizes, direction)[1]
     if not under_vmap and problem.kind in (Kind.GRADIENT, Kind.JACOBIAN):
         jac = backward_jacobian(f_of, x)
         if jac is not None:
             return _arranged(problem, jac, n)
     if not under_vmap and _forward_mode(problem, n):
+        basis = torch.eye(n, dtype=x.dtype).reshape(n, *x.shape)
         try:
-            return _arranged(problem, torch.func.jacfwd(f_of)(x), n)
+            columns = torch.func.vmap(
+                lambda t: _dual_jvp(problem.f, values, problem.wrt, sizes, t)[1]
+            )(basis)  # (x's entries, f's shape): one level of vmap over jvp
+            jac = torch.movedim(columns, 0, -1)  # f's shape, then x's entries
+            return _arranged(problem, jac.reshape(*jac.shape[:-1], *x.shape), n)
         except (NotImplementedError, RuntimeError):
             pass  # an op without a forward-mode formula: reverse mode below
+    if problem.kind is Kind.HESSIAN and not under_vmap:
+        return backward_hessian(f_of, x)
     if problem.kind is Kind.HESSIAN:  # not forward over forward: wrong for det in torch 2.13
         return torch.func.jacfwd(torch.func.jacrev(f_of))(x).reshape(n, n)
     if problem.kind is Kind.GRADIENT:  # f is a scalar: one vector-Jacobian product
@@ -262,6 +308,29 @@ def backward_jacobian(f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor | N
     return torch.stack(rows).reshape((*y.shape, *x.shape)).detach()
 
 
+def backward_hessian(f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """The Hessian (n × n) of the scalar f at x by torch.autograd: the gradient with its
+    graph, then one backward pass an entry of it. torch.func's reverse mode would import
+    torch._dynamo (1 s) on its first call; torch.autograd does not."""
+    n = x.numel()
+    leaf = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        y = f_of(leaf).reshape(())
+        if not y.requires_grad:  # f does not depend on x
+            return torch.zeros(n, n, dtype=x.dtype)
+        (grad,) = torch.autograd.grad(y, leaf, create_graph=True)
+        flat = grad.reshape(-1)
+        rows = []
+        for i in range(n):
+            second = None
+            if flat.requires_grad:  # else the gradient does not depend on x: f is linear
+                (second,) = torch.autograd.grad(
+                    flat[i], leaf, retain_graph=i + 1 < n, allow_unused=True
+                )
+            rows.append(torch.zeros_like(x) if second is None else second)
+    return torch.stack(rows).reshape(n, n).detach()
+
+
 def _forward_mode(problem: Problem, entries: int) -> bool:
     """Whether the first derivative by a wrt symbol of this many entries is taken in forward
     mode: cheaper at these sizes, and no torch._dynamo import."""
@@ -283,10 +352,7 @@ def _batched_forward(
     tangents = basis.repeat(samples, *([1] * (x.dim() - 1)))
 
     def along(vals: dict[str, Tensor], t: Tensor, d: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        def f_of(xv: Tensor) -> Tensor:
-            return evaluate(problem.f, {**vals, problem.wrt: xv}, sizes)
-
-        f_value, derivative = torch.func.jvp(f_of, (vals[problem.wrt],), (t,))[:2]
+        f_value, derivative = _dual_jvp(problem.f, vals, problem.wrt, sizes, t)
         return f_value, derivative, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
 
     f_value, out, claimed = torch.func.vmap(along)(
@@ -302,12 +368,11 @@ def _batched_forward(
 
 
 def uses_reverse_mode(problem: Problem, options: Options) -> bool:
-    """Whether true_derivative may take a reverse-mode derivative for this problem (and so
-    import torch._dynamo): a Hessian, or a wrt symbol that may exceed FORWARD_LIMIT entries."""
-    if problem.kind is Kind.DIFFERENTIAL:
+    """Whether true_derivative may take a reverse-mode derivative by torch.func for this
+    problem (and so import torch._dynamo): a first derivative by a wrt symbol that may exceed
+    FORWARD_LIMIT entries. (A Hessian is taken by torch.autograd.)"""
+    if problem.kind in (Kind.DIFFERENTIAL, Kind.HESSIAN):
         return False
-    if problem.kind is Kind.HESSIAN:
-        return True
     largest = max([options.max_numeric_size, *dict(options.numeric_sizes).values()])
     rows, cols = problem.symbol_size(problem.wrt, {d: largest for d in problem.dims})
     return rows * cols > FORWARD_LIMIT
@@ -467,8 +532,20 @@ def _compare_vectorized(
         true = true_derivative(problem, vals, sizes, d, under_vmap=True)
         return f_value, true, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
 
+    def f_and_claim(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, Tensor]:
+        f_value = evaluate(problem.f, vals, sizes)
+        return f_value, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
+
     if forward:
         f_value, true, claimed = _batched_forward(problem, values, sizes, direction)
+    elif problem.kind is Kind.HESSIAN:  # by torch.autograd, sample by sample: see true_derivative
+        f_value, claimed = torch.func.vmap(f_and_claim)(values, direction)
+        true = torch.stack(
+            [
+                true_derivative(problem, _one(values, i), sizes, d)
+                for i, d in enumerate(direction)
+            ]
+        )
     else:
         f_value, true, claimed = torch.func.vmap(at_sample)(values, direction)
     if claimed.shape != true.shape:

@@ -201,15 +201,14 @@ class _Comparer:
     def _true(self, f_of: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         import torch
 
-        from .numeric import backward_jacobian
+        from .numeric import backward_hessian, backward_jacobian
 
+        # torch.autograd, one backward pass an entry of f (or of the gradient): at these sizes
+        # cheaper than torch.func's transforms, and no torch._dynamo import (a second) on
+        # first use
         if self.derivative is Derivative.HESSIAN:
             n = x.numel()
-            return torch.func.hessian(lambda v: f_of(v).reshape(()))(x).reshape(
-                (n, n) if x.dim() else ()
-            )
-        # torch.autograd, one backward pass an entry of f: at these sizes cheaper than
-        # torch.func's transforms, and no torch._dynamo import (half a second) on first use
+            return backward_hessian(f_of, x).reshape((n, n) if x.dim() else ())
         jac = backward_jacobian(f_of, x)
         if self.derivative is Derivative.GRADIENT:
             if jac is None or jac.numel() != x.numel():

@@ -181,9 +181,12 @@ def test_the_batched_forward_mode_is_the_derivative_at_every_sample(
         assert torch.allclose(claims[i], claim, rtol=1e-12, atol=1e-12), i
 
 
-def test_a_first_derivative_at_the_usual_sizes_does_not_import_dynamo() -> None:
-    """torch.func's reverse mode imports torch._dynamo on first use, half a second; a gradient
-    or a Jacobian at the sizes gradcheck draws is taken in forward mode and spares that."""
+def test_no_kind_of_check_at_the_usual_sizes_imports_dynamo() -> None:
+    """torch._dynamo costs a second to import. torch.func's reverse mode imports it on first
+    use, and so does forward mode on a product of a dual and a plain tensor (torch 2.13): a
+    gradient, a Jacobian and a differential are taken in forward mode with every input dual
+    (constants and sg(…) too), a Hessian by torch.autograd. Failing claims too, shrinking
+    and all."""
     import subprocess
     import sys
 
@@ -191,14 +194,45 @@ def test_a_first_derivative_at_the_usual_sizes_does_not_import_dynamo() -> None:
         "import sys; from gradcheck.catalog import rule_from_claim; "
         "from gradcheck.problem import compile_rule; from gradcheck.numeric import search; "
         "from gradcheck.model import Options\n"
-        "for claim in ('∇_x (xᵀAx) = (A + Aᵀ)x', '∂(Ax)/∂x = Aᵀ', '∇_X tr(AX) = Aᵀ'):\n"
-        "    assert search(compile_rule(rule_from_claim(claim)[0]), Options(examples=20))"
-        ".counterexample is None\n"
+        "def found(claim, **assume):\n"
+        "    rule = rule_from_claim(claim, assume=assume or None)[0]\n"
+        "    return search(compile_rule(rule), Options(examples=20)).counterexample\n"
+        "for claim in ('∇_x (xᵀAx) = (A + Aᵀ)x', '∂(Ax)/∂x = Aᵀ', '∇_X tr(AX) = Aᵀ',\n"
+        "              '∇_x ‖Ax − b‖² = 2Aᵀ(Ax − b)', '∇_x 2xᵀx + π = 4x',\n"
+        "              '∇_x sum(sg(x ⊙ x) ⊙ x) = x ⊙ x', '∇²_x (xᵀAx + 3aᵀx) = A + Aᵀ',\n"
+        "              '∇²_x log(1 + xᵀx) = 2I/(1 + xᵀx) − 4xxᵀ/(1 + xᵀx)²',\n"
+        "              'd(XX + 2X) = dX X + X dX + 2dX'):\n"
+        "    assert found(claim) is None, claim\n"
+        "assert found('d(X⁻¹) = −X⁻¹ dX X⁻¹', X=['invertible']) is None\n"
+        "for claim in ('∇_x ‖Ax − b‖² = 2A(Ax − b)', '∇²_x (xᵀAx) = 2A', 'd(X⁻¹) = −X⁻¹X⁻¹ dX'):\n"
+        "    assert found(claim) is not None, claim\n"
         "print('torch._dynamo' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, check=True)
     assert out.stdout.strip() == "False"
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_the_hessian_by_autograd_is_torch_funcs(n: int, seed: int) -> None:
+    """backward_hessian (double backward) agrees with jacfwd(jacrev(f)), the transform it
+    replaces, on fs with a product, an inverse, a log-determinant and a stopped gradient."""
+    rng = np.random.default_rng(seed)
+    a = torch.tensor(rng.normal(size=(n, n)) + 3 * np.eye(n))
+    b = torch.tensor(rng.normal(size=(n, 1)))
+    x = torch.tensor(rng.normal(size=(n, 1)))
+    fs = [
+        lambda v: (v.T @ a @ v).reshape(()) * torch.tanh(b.T @ v).reshape(()),
+        lambda v: (b.T @ torch.linalg.inv(a + v @ v.T) @ b).reshape(()),
+        lambda v: torch.logdet(a @ a.T + v @ v.T),
+        lambda v: ((v * v).detach() * v * v).sum(),
+        lambda v: (b.T @ b).reshape(()),  # independent of v: a zero Hessian
+    ]
+    for f in fs:
+        by_autograd = numeric.backward_hessian(f, x)
+        by_func = torch.func.jacfwd(torch.func.jacrev(f))(x).reshape(n, n)
+        assert torch.allclose(by_autograd, by_func, rtol=1e-10, atol=1e-12)
 
 
 def test_differential(rng: np.random.Generator) -> None:
