@@ -48,6 +48,9 @@ def evidence(
     """sympy entrywise (and the matrix form), autograd (`searched`, if the search has been
     run), and their cross-check; raises when a tool fails, which is the tool's error, not the
     claim's."""
+    from . import engines
+
+    engines.load()
     from . import numeric, symbolic
     from .crosscheck import cross_check
 

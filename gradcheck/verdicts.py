@@ -207,7 +207,9 @@ def _checked(
         return
     import multiprocessing
 
-    from . import numeric, symbolic  # noqa: F401 - imported once, inherited by the workers
+    from . import engines, numeric
+
+    engines.load()  # imported (and frozen) once, inherited by the workers
 
     if any(numeric.uses_reverse_mode(problem, options) for _, _, problem, _ in todo):
         import torch._dynamo  # noqa: F401 - reverse mode imports it (0.5 s): once, not per worker

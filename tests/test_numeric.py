@@ -646,3 +646,24 @@ def test_gradcheck_source_is_not_where_hypothesis_draws_constants() -> None:
                           check=True, timeout=300)
     ours, leaked = map(int, done.stdout.split())
     assert ours > 20 and leaked == 0, done.stdout
+
+
+def test_only_the_command_line_freezes_the_engines_imports() -> None:
+    """`gc.freeze` after torch and sympy are imported spares every later full collection
+    their 200,000 objects; a user's process (the library, the pytest plugin) is left as it
+    is, and the command line's process is frozen once, before any rule is checked."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys; from gradcheck import engines\n"
+        "if sys.argv[1] == 'cli': engines.freeze_after_import()\n"
+        "engines.load(); engines.load()\n"
+        "print(gc.get_freeze_count() > 100_000, 'torch' in sys.modules, 'sympy' in sys.modules)"
+    )
+    runs = {
+        how: subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True,
+                            timeout=300, check=True).stdout.split()
+        for how in ("library", "cli")
+    }
+    assert runs == {"library": ["False", "True", "True"], "cli": ["True", "True", "True"]}

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from gradcheck import engines
 from gradcheck.model import ExitCode
 
 from . import cache, check, derive, explain, lint, list_rules, verify
@@ -84,6 +85,7 @@ def main() -> None:
     """Entry point of the `gradcheck` console script and of `python -m gradcheck`."""
     try:
         _keep_hypothesis_out_of_the_working_directory()
+        engines.freeze_after_import()
         app(prog_name="gradcheck")
     except KeyboardInterrupt:
         sys.exit(interrupted())
