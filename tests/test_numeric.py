@@ -667,3 +667,30 @@ def test_only_the_command_line_freezes_the_engines_imports() -> None:
         for how in ("library", "cli")
     }
     assert runs == {"library": ["False", "True", "True"], "cli": ["True", "True", "True"]}
+
+
+@pytest.mark.parametrize("claim", ["(A + Aᵀ)x", "(A − Bᵀ)x", "(Aᵀ + B)x", "(Aᵀ − Bᵀ)x"])
+def test_a_large_sum_times_a_vector_is_worked_term_by_term_to_the_same_value(claim: str) -> None:
+    """From DISTRIBUTE_FROM entries (P ± Q)v is worked as Pv ± Qv (and Xᵀv as (vᵀX)ᵀ): the
+    same value up to rounding as the sum worked first, which `compare` still does."""
+    from gradcheck.lang.parser import parse_expression
+
+    n = 300
+    assert n * n >= numeric.DISTRIBUTE_FROM
+    node = parse_expression(claim)
+    rng = np.random.default_rng(0)
+    values = {k: torch.tensor(rng.normal(size=(n, n))) for k in ("A", "B")}
+    values["x"] = torch.tensor(rng.normal(size=(n, 1)))
+    assert numeric._distributed(node, values, {}, None, None) is not None  # type: ignore[arg-type]
+    distributed = numeric.evaluate(node, values, {})
+    as_written = numeric.evaluate(node, values, {}, largest=[])
+    assert torch.allclose(distributed, as_written, rtol=1e-12, atol=1e-10)
+
+
+def test_a_wrong_claim_at_a_large_size_still_fails() -> None:
+    options = Options(numeric_sizes=(("n", 256),), examples=8)
+    for claim, fails in (("∇_x (xᵀAx) = (A + Aᵀ)x", False), ("∇_x (xᵀAx) = (A + A)x", True)):
+        made = rule_from_claim(claim)[0]
+        assert made is not None
+        found = numeric.search(compile_rule(made), options).counterexample
+        assert (found is not None) is fails, claim

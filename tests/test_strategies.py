@@ -281,6 +281,22 @@ def test_batch_entries_are_distributed_as_entries_draws() -> None:
     assert not np.array_equal(draws, batch_entries(np.random.default_rng(1), (500, 400)))
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (3, 5), (8, 100, 50), (40_000,)])
+def test_batch_entries_worked_in_blocks_are_the_formula_bit_for_bit(
+    shape: tuple[int, ...],
+) -> None:
+    """The block-by-block, in-place arithmetic gives exactly the docstring's formula worked on
+    the whole array (the same random stream, the same float operations in the same order):
+    the inputs, and so the counterexamples, do not depend on how the drawing is organised."""
+    u = np.random.default_rng(5).random(shape) * 2.0 - 1.0
+    stretch = (BOUND - TINY) / (1 - ZERO_SHARE)
+    expected = u * stretch - np.copysign(stretch * ZERO_SHARE - TINY, u)
+    expected[np.abs(u) < ZERO_SHARE] = 0.0
+    got = batch_entries(np.random.default_rng(5), shape)
+    assert got.shape == expected.shape
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+
+
 @PROPERTY
 @given(data=st.data())
 def test_shared_dimension_names_get_equal_sizes(data: st.DataObject) -> None:
