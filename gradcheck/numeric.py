@@ -315,10 +315,11 @@ def true_derivative(
             return _arranged(problem, jac.reshape(*jac.shape[:-1], *x.shape), n)
         except (NotImplementedError, RuntimeError):
             pass  # an op without a forward-mode formula: reverse mode below
-    if problem.kind is Kind.HESSIAN and not under_vmap:
+    if problem.kind is Kind.HESSIAN:
+        # sample by sample (`_compare_vectorized` does not vmap it): torch.func's reverse mode
+        # imports torch._dynamo, and forward over forward is wrong for det in torch 2.13
+        assert not under_vmap, "a Hessian is taken by torch.autograd, one sample at a time"
         return backward_hessian(f_of, x)
-    if problem.kind is Kind.HESSIAN:  # not forward over forward: wrong for det in torch 2.13
-        return torch.func.jacfwd(torch.func.jacrev(f_of))(x).reshape(n, n)
     if problem.kind is Kind.GRADIENT:  # f is a scalar: one vector-Jacobian product
         grad = torch.func.grad(lambda xv: f_of(xv).sum())(x)
         return grad if problem.layout is Layout.DENOMINATOR else grad.T
