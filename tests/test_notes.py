@@ -626,3 +626,34 @@ def test_otimes_is_read_as_the_text_declares_it() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     done = gradcheck("check", "\\nabla_x \\sum (x \\otimes x) = 3x", "--otimes", "hadamard")
     assert done.returncode == 1, done.stdout + done.stderr  # 2x: still checked, not waved by
+
+
+@pytest.mark.parametrize(
+    ("formula", "reads"),
+    [
+        (
+            r"f(x)=x^TAx \implies \frac{\partial f}{\partial x} = (A^T+A)x",
+            ["∇_{x} (x^TAx) = (A^T+A)x"],
+        ),
+        (r"f = a^T x \Rightarrow \nabla_x f = a", ["∇_{x} (a^T x) = a"]),
+        (r"g(x, y) = x^T x ⟹ \nabla^2_x g = 2I", ["∇²_{x} (x^T x) = 2I"]),
+        # the derivative of another name is read as written (and refused at compile)
+        (r"g(x) = x^T x \implies \nabla_x f = 2x", [r"\nabla_x f = 2x"]),
+    ],
+)
+def test_a_definition_before_an_arrow_is_the_f_of_the_derivative(
+    formula: str, reads: list[str]
+) -> None:
+    found = chains.links(clean(formula, 0))
+    assert [" ".join(link.claim.text.split()) for link in found] == [
+        " ".join(r.split()) for r in reads
+    ]
+
+
+def test_a_definition_before_an_arrow_is_checked_both_ways() -> None:
+    claim = r"f(x)=x^TAx \implies \frac{\partial f}{\partial x} = "
+    right = gradcheck("check", claim + "(A^T+A)x", "--format", "json")
+    wrong = gradcheck("check", claim + "2Ax", "--format", "json")
+    assert (right.returncode, wrong.returncode) == (0, 1), right.stdout + wrong.stdout
+    with pytest.raises(Exception, match="no definition"):
+        chains.links(clean(r"x^TAx + 1 \implies \nabla_x f = 0 = 1", 0))

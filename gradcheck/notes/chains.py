@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import RuleError
+from ..lang.ast import Sym
 from ..limits import MAX_CHAIN_MEMBERS
 from ..model import Kind
 from .spans import Clean, clean
@@ -103,10 +104,54 @@ def anchor_of(formula: Clean) -> Clean | None:
     return next((p for p in members(formula) if is_derivative(p.text, formula.text)), None)
 
 
+# `f(x) = xᵀAx \implies ∂f/∂x = …`: a definition, then the claim about what it defines
+_IMPLIES = re.compile(r"\\(?:implies|Rightarrow|Longrightarrow|therefore)(?![A-Za-z])|⟹|⇒|∴")
+_DEFINED = re.compile(r"\s*([A-Za-z])\s*(?:\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))?\s*$")
+
+
+def _definition(formula: Clean) -> tuple[str, Clean, Clean] | None:
+    r"""(name, its formula, the rest) of `f(x) = … \implies rest`; None without an arrow.
+    Raises RuleError when what comes before the arrow defines no name."""
+    arrow = _IMPLIES.search(formula.text)
+    if arrow is None:
+        return None
+    before, rest = formula[: arrow.start()], formula[arrow.end() :]
+    sides = members(before)
+    named = _DEFINED.match(sides[0].text) if len(sides) == 2 and sides[1].text else None
+    if named is None:
+        raise RuleError(
+            "before the arrow comes no definition of the form f(x) = …",
+            0,
+            "write the definition, then the arrow: f(x) = x^TAx \\implies \\nabla f = …",
+        )
+    return named.group(1), sides[1], rest
+
+
+def _with_definition(
+    anchor: Clean, definition: tuple[str, Clean], declared: Collection[str]
+) -> Clean:
+    """The derivative `anchor` of the defined name (∂f/∂x, ∇_x f) as one of its formula."""
+    from ..lang.parser import parse_claim
+
+    name, body = definition
+    try:
+        parsed = parse_claim(anchor.text + " = 0", declared)
+    except RuleError:
+        return anchor  # read, and refused, as written
+    if not (isinstance(parsed.f, Sym) and parsed.f.name == name) or parsed.wrt is None:
+        return anchor
+    operator = "∇²" if parsed.kind is Kind.HESSIAN else "∇"
+    where = anchor.at(0)
+    return clean(f"{operator}_{{{parsed.wrt}}} (", where) + body + clean(")", where)
+
+
 def links(formula: Clean, declared: Collection[str] = ()) -> list[Link]:
     """The claims of `formula`: none when no member is a derivative. Raises RuleError (with
-    an offset into `formula.text`) for a derivative member that cannot be read."""
-    parts = members(formula)
+    an offset into `formula.text`) for a derivative member that cannot be read. A definition
+    before an arrow (`f(x) = xᵀAx \\implies \\frac{∂f}{∂x} = …`) is substituted into the
+    derivative of the name it defines."""
+    definition = _definition(formula)
+    parts = members(formula if definition is None else definition[2])
     if len(parts) < 2 and "=" in formula.text and DERIVATIVE_ANYWHERE.search(formula.text):
         raise RuleError(
             "a derivative and '=' inside brackets: the formula does not split into "
@@ -131,6 +176,8 @@ def links(formula: Clean, declared: Collection[str] = ()) -> list[Link]:
     if anchor_at is None:
         return []
     anchor = parts[anchor_at]
+    if definition is not None:
+        anchor = _with_definition(anchor, definition[:2], declared)
     found: list[Link] = []
     for i, member in enumerate(parts):
         if i == anchor_at:
