@@ -572,14 +572,13 @@ def _compare_vectorized(
 
     forward = _forward_mode(problem, values[problem.wrt][0].numel())
 
-    def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
-        f_value = evaluate(problem.f, vals, sizes)
-        true = true_derivative(problem, vals, sizes, d, under_vmap=True)
-        return f_value, true, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
-
     def f_and_claim(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, Tensor]:
         f_value = evaluate(problem.f, vals, sizes)
         return f_value, evaluate(problem.claim, vals, sizes, {problem.wrt: d})
+
+    def at_sample(vals: dict[str, Tensor], d: Tensor) -> tuple[Tensor, ...]:
+        f_value, claimed = f_and_claim(vals, d)
+        return f_value, true_derivative(problem, vals, sizes, d, under_vmap=True), claimed
 
     if forward:
         f_value, true, claimed = _batched_forward(problem, values, sizes, direction)

@@ -427,15 +427,14 @@ def compile_rule(rule: Rule) -> Problem:
     parsed = _parse(rule, declared)
     try:
         return _typed_reading(rule, parsed)
-    except RuleError:
+    except RuleError as as_scalar:
         wrt = parsed.wrt
         if wrt is None or wrt in declared or not _greek_lowercase(wrt):
             raise
         try:  # θ, β, μ as the variable: the vector the shapes ask for, if they agree then
             return _typed_reading(rule, _with_vector(parsed, wrt))
         except RuleError:
-            pass
-        raise
+            raise as_scalar from None  # the letter convention's reading says what is wrong
 
 
 def _typed_reading(rule: Rule, parsed: Parsed) -> Problem:
