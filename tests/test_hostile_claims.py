@@ -77,6 +77,14 @@ def test_signs_nested_deeply_are_refused_not_a_recursion_error() -> None:
     assert "levels" in err.message
 
 
+@pytest.mark.parametrize("wrapper", ["\\mathbf", "\\hat"])
+def test_decorations_nested_deeply_are_refused_not_a_recursion_error(wrapper: str) -> None:
+    """Each \\mathbf{…} is lexed inside the one around it: 550 of them (within the length
+    limit) exhausted Python's stack, an internal error without a column."""
+    err = refused("∇_x " + (wrapper + "{") * 550 + "x" + "}" * 550 + "^T a = a")
+    assert "levels" in err.message or "one letter" in err.message
+
+
 def test_a_long_expression_is_refused_by_its_length() -> None:
     err = refused("∇_x (" + "x" * (limits.MAX_EXPRESSION_CHARS + 1) + ") = a")
     assert f"{limits.MAX_EXPRESSION_CHARS:,}" in err.message

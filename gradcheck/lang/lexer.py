@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import RuleError
-from ..limits import MAX_EXPRESSION_CHARS, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT
+from ..limits import (
+    MAX_EXPRESSION_CHARS,
+    MAX_EXPRESSION_DEPTH,
+    MAX_LITERAL_DIGITS,
+    MAX_LITERAL_EXPONENT,
+)
 from ..ops import CONSTANT_WORDS, FUNCTION_COMMANDS, FUNCTION_WORDS
 
 
@@ -250,6 +255,7 @@ class Lexer:
             set(self.names) | set(FUNCTION_WORDS) | set(CONSTANT_WORDS), key=len, reverse=True
         )
         self.tokens: list[Token] = []
+        self.depth = 0  # wrappers inside wrappers: bounded so that no input exhausts the stack
 
     def run(self) -> list[Token]:
         """All tokens, ending with END."""
@@ -392,7 +398,15 @@ class Lexer:
                 i,
                 "see the functions in the README's language table",
             )
+        self.depth += 1
+        if self.depth > MAX_EXPRESSION_DEPTH:
+            raise RuleError(
+                f"\\{name}{{…}} nests more than {MAX_EXPRESSION_DEPTH} levels deep",
+                i,
+                "write the formula without the nested decorations",
+            )
         self._lex(text, end + 1, close)
+        self.depth -= 1
         return close + 1
 
     def _letters(self, text: str, i: int, stop: int, offset: int | None = None) -> int:
